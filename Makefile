@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: GPL-2.0
+# iopfkit: SVA and I/O page fault observability and policies.
+#
+#   make demo            set everything up and run the demo in a VM
+#   make check           build everything and run every test
+#   make help            the other targets
+#
+# Variables: KERNEL_FLAVOR=default|debug, VMLINUX_BTF=FILE (BTF the BPF
+# programs are compiled against; /sys/kernel/btf/vmlinux on a machine
+# running a patched kernel), V=1 for full commands.
+
+KERNEL_FLAVOR ?= default
+BUILD := build
+TOP := $(CURDIR)
+ABUILD := $(TOP)/$(BUILD)
+KSRC := $(BUILD)/linux
+KBUILD := $(BUILD)/kbuild-$(KERNEL_FLAVOR)
+BZIMAGE := $(KBUILD)/arch/x86/boot/bzImage
+VMLINUX_BTF ?= $(BUILD)/kbuild-default/vmlinux
+SERIES_STAMP := $(BUILD)/.series-stamp
+
+CLANG ?= clang-19
+LLVM_STRIP ?= llvm-strip-19
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+
+LIBBPF_OUT := $(BUILD)/libbpf
+LIBBPF_A := $(LIBBPF_OUT)/usr/lib64/libbpf.a
+LIBBPF_INC := $(LIBBPF_OUT)/usr/include
+BPFTOOL := $(BUILD)/bpftool/bpftool
+VMLINUX_H := $(BUILD)/gen/vmlinux.h
+
+ifeq ($(V),1)
+Q :=
+msg := @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS := -g -O2 -Wall -Wextra -Wno-unused-parameter -std=gnu11
+CPPFLAGS := -Iinclude -I$(LIBBPF_INC) -I$(BUILD)/skel
+LDLIBS := $(LIBBPF_A) -lelf -lz
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-Iinclude -I$(BUILD)/gen -I$(LIBBPF_INC)
+
+# BPF objects: one per tool in bpf/, test programs in tests/vm/progs/
+BPF_SRCS := $(wildcard bpf/*.bpf.c) $(wildcard tests/vm/progs/*.bpf.c)
+BPF_OBJS := $(patsubst %.bpf.c,$(BUILD)/bpfobj/%.bpf.o,$(notdir $(BPF_SRCS)))
+SKELS := $(patsubst %.bpf.c,$(BUILD)/skel/%.skel.h,$(notdir $(BPF_SRCS)))
+vpath %.bpf.c bpf tests/vm/progs
+
+# In-VM tests: one program per tests/vm/*.c (kselftest harness)
+VM_TESTS := $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(wildcard tests/vm/*.c))
+SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests
+
+.PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
+	bpf tests check check-host check-vm demo vm-shell bench clean distclean help
+.DELETE_ON_ERROR:
+.SECONDARY: $(BPF_OBJS)
+
+all: bpf tests
+
+help:
+	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
+	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tests'
+	@echo '         check check-host check-vm demo vm-shell bench clean distclean'
+
+deps:
+	$(Q)scripts/deps.sh
+
+# --- kernel -----------------------------------------------------------------
+
+kernel:
+	$(Q)scripts/deps.sh -q
+	$(Q)scripts/kernel.sh build $(KERNEL_FLAVOR)
+
+kernel-tree $(SERIES_STAMP):
+	$(Q)scripts/deps.sh -q
+	$(Q)scripts/kernel.sh tree
+
+kernel-patches:
+	$(Q)scripts/kernel.sh format-patch
+
+$(BZIMAGE):
+	$(Q)$(MAKE) --no-print-directory kernel
+
+# --- libbpf, bpftool, vmlinux.h from the same kernel tree --------------------
+
+libbpf: $(LIBBPF_A)
+$(LIBBPF_A): $(SERIES_STAMP)
+	$(call msg,LIBBPF,$@)
+	$(Q)mkdir -p $(LIBBPF_OUT)/obj
+	$(Q)$(MAKE) -s -C $(KSRC)/tools/lib/bpf BUILD_STATIC_ONLY=1 \
+		OUTPUT=$(ABUILD)/libbpf/obj/ DESTDIR=$(ABUILD)/libbpf prefix=/usr \
+		install >/dev/null
+	$(Q)touch $@
+
+bpftool: $(BPFTOOL)
+$(BPFTOOL): $(SERIES_STAMP)
+	$(call msg,BPFTOOL,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(MAKE) -s -C $(KSRC)/tools/bpf/bpftool OUTPUT=$(ABUILD)/bpftool/ \
+		CLANG=$(CLANG) LLVM_STRIP=$(LLVM_STRIP) >/dev/null
+	$(Q)touch $@
+
+vmlinux.h: $(VMLINUX_H)
+$(VMLINUX_H): $(VMLINUX_BTF) $(BPFTOOL)
+	$(call msg,GEN,$@ from $(VMLINUX_BTF))
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@
+
+ifeq ($(VMLINUX_BTF),$(BUILD)/kbuild-default/vmlinux)
+$(VMLINUX_BTF):
+	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
+endif
+
+# --- BPF programs and skeletons ----------------------------------------------
+
+bpf: $(SKELS)
+
+$(BUILD)/bpfobj/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h) | $(BUILD)/bpfobj
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(LLVM_STRIP) -g $@
+
+$(BUILD)/skel/%.skel.h: $(BUILD)/bpfobj/%.bpf.o $(BPFTOOL) | $(BUILD)/skel
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpfobj $(BUILD)/skel $(BUILD)/tests/vm:
+	$(Q)mkdir -p $@
+
+# --- tests ------------------------------------------------------------------
+
+tests: $(VM_TESTS)
+
+$(BUILD)/tests/vm/%: tests/vm/%.c $(SKELS) $(LIBBPF_A) | $(BUILD)/tests/vm
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(SELFTESTS_INC) -MMD -MP $< -o $@ $(LDLIBS)
+
+-include $(wildcard $(BUILD)/tests/vm/*.d)
+
+check-host:
+	$(Q)tests/run-host.sh
+
+check-vm: $(BZIMAGE) tests
+	$(Q)tests/run-vm.sh
+
+check:
+	$(Q)scripts/deps.sh -q
+	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)$(MAKE) --no-print-directory tests $(BPFTOOL)
+	$(Q)tests/check.sh
+
+# --- demo, shell, bench -----------------------------------------------------
+
+demo:
+	$(Q)scripts/deps.sh -q
+	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)$(MAKE) --no-print-directory all $(BPFTOOL)
+	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -- scripts/demo.sh
+
+vm-shell: $(BZIMAGE)
+	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) --shell
+
+clean:
+	rm -rf $(BUILD)/bpfobj $(BUILD)/skel $(BUILD)/tests $(BUILD)/gen $(BUILD)/vm
+
+distclean:
+	rm -rf $(BUILD)

@@ -1,0 +1,198 @@
+#!/bin/bash
+# The patched kernel: unpack, patch, configure, build, and regenerate the
+# series from the tree.
+#
+#   scripts/kernel.sh tree            unpack + apply kernel-patches/series
+#   scripts/kernel.sh build [FLAVOR]  tree + configure + bzImage + modules
+#   scripts/kernel.sh format-patch    kernel-patches/ from the tree's commits
+#
+# The tree (build/linux) is a git repository: the pristine Debian source is
+# its first commit, tagged "base", and the series is applied on top with
+# "git am".  Kernel developers edit and commit there, then run
+# "make kernel-patches".  Objects go to build/kbuild-FLAVOR (O=), so the
+# default and debug kernels build side by side and the tree stays clean.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${IOPFKIT_BUILD:-$top/build}
+tree=$build/linux
+patches=$top/kernel-patches
+configs=$top/kernel-config
+src_tar=/usr/src/linux-source-6.12.tar.xz
+stamp=$build/.series-stamp
+
+die() { echo "kernel: $*" >&2; exit 1; }
+log() { echo "kernel: $*"; }
+
+git_tree() {
+	git -C "$tree" -c user.name=iopfkit -c user.email=iopfkit@localhost \
+		-c advice.detachedHead=false "$@"
+}
+
+series_list() {
+	sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$patches/series"
+}
+
+series_hash() {
+	{
+		cat "$patches/series"
+		series_list | while read -r p; do cat "$patches/$p"; done
+	} | sha256sum | cut -d' ' -f1
+}
+
+check_base_version() {
+	local want have
+	want=$(awk '$1 == "package" { print $3 }' "$patches/BASE")
+	have=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || true)
+	if [ "$want" != "$have" ]; then
+		echo "kernel: WARNING: the series is tested on linux-source-6.12 $want," \
+			"installed is ${have:-none}" >&2
+	fi
+}
+
+unpack() {
+	[ -f "$src_tar" ] || die "$src_tar missing: run 'make deps'"
+	check_base_version
+	log "unpacking $src_tar into $tree"
+	rm -rf "$tree" "$tree.tmp" "$stamp"
+	mkdir -p "$tree.tmp"
+	tar -C "$tree.tmp" -xf "$src_tar"
+	mv "$tree.tmp"/linux-source-6.12 "$tree"
+	rmdir "$tree.tmp"
+	local version
+	version=$(make -s -C "$tree" kernelversion)
+	git -C "$tree" init -q
+	# 86,000 loose objects would start "git gc --auto" on every commit
+	git -C "$tree" config gc.auto 0
+	# Debian's top-level .gitignore ignores "/*": force-add the pristine tree.
+	git_tree add -f -A
+	git_tree commit -q -m "Linux $version (Debian linux-source-6.12 $(dpkg-query -W -f='${Version}' linux-source-6.12))"
+	git_tree tag base
+}
+
+apply_series() {
+	git_tree reset -q --hard base
+	local p
+	series_list | while read -r p; do
+		[ -f "$patches/$p" ] || die "series names $p, which is missing"
+		if ! git_tree am -q --keep-cr "$patches/$p" >/dev/null 2>&1; then
+			git_tree am --abort >/dev/null 2>&1 || true
+			git_tree reset -q --hard base
+			rm -f "$stamp"
+			die "patch $p does not apply to $(git_tree log -1 --format=%s base)"
+		fi
+		log "applied $p"
+	done
+	write_stamp
+}
+
+write_stamp() {
+	printf '%s %s\n' "$(series_hash)" "$(git_tree rev-parse HEAD)" > "$stamp"
+}
+
+# Bring the tree in line with kernel-patches/.  The stamp records the series
+# last applied or generated and the HEAD it produced; a developer's new
+# commits in the tree are never thrown away.
+sync_tree() {
+	[ -d "$tree/.git" ] || unpack
+	local want have_hash have_head head
+	want=$(series_hash)
+	head=$(git_tree rev-parse HEAD)
+	if [ -f "$stamp" ]; then
+		read -r have_hash have_head < "$stamp"
+	else
+		have_hash=none
+		have_head=$(git_tree rev-parse base)
+	fi
+	[ "$want" = "$have_hash" ] && return 0
+	if [ "$head" != "$have_head" ] || ! git_tree diff --quiet HEAD; then
+		die "both $tree and kernel-patches/ changed since the last sync:
+  run 'make kernel-patches' to keep the tree's commits, or
+  'git -C $tree reset --hard $have_head' to take the series"
+	fi
+	log "applying kernel-patches/series"
+	apply_series
+}
+
+configure() {
+	local flavor=$1 out=$2
+	local frags=("$configs/iopfkit.config")
+	[ "$flavor" = debug ] && frags+=("$configs/debug.config")
+	local want
+	want=$(cat "${frags[@]}" | sha256sum | cut -d' ' -f1)
+	if [ -f "$out/.config" ] && [ -f "$out/.iopfkit-config" ] &&
+	   [ "$(cat "$out/.iopfkit-config")" = "$want" ]; then
+		# olddefconfig picks up Kconfig options that new patches add
+		kmake "$out" olddefconfig >/dev/null
+		return 0
+	fi
+	log "configuring $flavor kernel in $out"
+	kmake "$out" tinyconfig >/dev/null
+	KCONFIG_CONFIG=$out/.config "$tree/scripts/kconfig/merge_config.sh" \
+		-m -O "$out" "$out/.config" "${frags[@]}" >/dev/null
+	kmake "$out" olddefconfig >/dev/null
+	# merge_config.sh reports options that did not stick; fail on those
+	local line opt val missing=0
+	for f in "${frags[@]}"; do
+		while read -r line; do
+			case "$line" in
+			CONFIG_*=*)
+				opt=${line%%=*}; val=${line#*=}
+				grep -qxF "$opt=$val" "$out/.config" || {
+					echo "kernel: $opt=$val did not stick" >&2; missing=1; }
+				;;
+			"# CONFIG_"*" is not set")
+				opt=${line#"# "}; opt=${opt%% *}
+				! grep -q "^$opt=" "$out/.config" || {
+					echo "kernel: $opt is set, the fragment unsets it" >&2; missing=1; }
+				;;
+			esac
+		done < "$f"
+	done
+	[ $missing -eq 0 ] || die "config fragment did not apply (see above)"
+	echo "$want" > "$out/.iopfkit-config"
+}
+
+kmake() {
+	local out=$1; shift
+	local cc=gcc
+	command -v ccache >/dev/null && cc="ccache gcc"
+	CCACHE_BASEDIR=$build CCACHE_NOHASHDIR=1 \
+	KBUILD_BUILD_TIMESTAMP="${KBUILD_BUILD_TIMESTAMP:-2024-11-17}" \
+	KBUILD_BUILD_USER=iopfkit KBUILD_BUILD_HOST=iopfkit LOCALVERSION= \
+		make -s -C "$tree" O="$out" CC="$cc" HOSTCC="$cc" "$@"
+}
+
+build_kernel() {
+	local flavor=${1:-default}
+	case "$flavor" in default|debug) ;; *) die "unknown KERNEL_FLAVOR $flavor (default, debug)";; esac
+	local out=$build/kbuild-$flavor
+	mkdir -p "$out"
+	sync_tree
+	configure "$flavor" "$out"
+	log "building $flavor kernel ($(nproc) jobs)"
+	kmake "$out" -j"$(nproc)" bzImage modules
+	rm -rf "$out/modroot"
+	kmake "$out" INSTALL_MOD_PATH="$out/modroot" modules_install >/dev/null
+	log "$(cat "$out/include/config/kernel.release"): $out/arch/x86/boot/bzImage"
+}
+
+format_patch() {
+	[ -d "$tree/.git" ] || die "no tree at $tree: run 'make kernel' first"
+	git_tree diff --quiet HEAD || die "$tree has uncommitted changes: commit them first"
+	rm -f "$patches"/*.patch
+	git_tree format-patch -q --zero-commit --no-signature -o "$patches" base..HEAD
+	{
+		echo "# iopfkit kernel series, applied in order onto the base tree (see BASE)"
+		(cd "$patches" && ls -1 -- *.patch 2>/dev/null || true)
+	} > "$patches/series"
+	write_stamp
+	log "kernel-patches/: $(git_tree rev-list --count base..HEAD) patches"
+}
+
+case "${1:-}" in
+tree) sync_tree ;;
+build) build_kernel "${2:-default}" ;;
+format-patch) format_patch ;;
+*) echo "usage: $0 {tree|build [default|debug]|format-patch}" >&2; exit 2 ;;
+esac

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# The VM harness end to end: it returns the guest command's status, fails a
+# run whose kernel splats (a real WARN from lkdtm), ignores "WARNING:" in
+# the command's own output, and times out a hung guest.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+. "$top/build/linux/tools/testing/selftests/kselftest/ktap_helpers.sh"
+vmrun=$top/scripts/vm-run.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ktap_print_header
+if [ ! -f "$top/build/kbuild-${KERNEL_FLAVOR:-default}/arch/x86/boot/bzImage" ]; then
+	ktap_skip_all "no kernel built: run 'make kernel'"
+	ktap_print_totals
+	exit "$KSFT_SKIP"
+fi
+ktap_set_plan 5
+
+# expect NAME STATUS [vm-run args...]
+expect() {
+	local name=$1 want=$2 rc=0
+	shift 2
+	"$vmrun" -l "$tmp/console.log" "$@" > "$tmp/out" 2>&1 || rc=$?
+	if [ "$rc" -eq "$want" ]; then
+		ktap_test_pass "$name"
+	else
+		ktap_print_msg "exit $rc, expected $want; output:"
+		sed 's/^/#   /' "$tmp/out" | tail -n 30
+		ktap_test_fail "$name"
+	fi
+}
+
+expect "guest command's exit status is returned" 7 -t 120 -- sh -c 'exit 7'
+expect "'WARNING:' printed by the command is not a splat" 0 -t 120 -- \
+	sh -c 'echo "WARNING: CPU: 0 PID: 1 at fake.c:1"; echo "BUG: not a real one"'
+expect "a kernel WARN fails the run" 123 -t 120 -- sh -c \
+	'modprobe -d "$IOPFKIT_MODROOT" lkdtm && echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT'
+expect "a hung guest times out" 124 -t 15 -- sleep 600
+expect "bad arguments are a usage error" 2 -t soon -- true
+ktap_finished
