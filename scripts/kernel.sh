@@ -131,23 +131,24 @@ configure() {
 	KCONFIG_CONFIG=$out/.config "$tree/scripts/kconfig/merge_config.sh" \
 		-m -O "$out" "$out/.config" "${frags[@]}" >/dev/null
 	kmake "$out" olddefconfig >/dev/null
-	# merge_config.sh reports options that did not stick; fail on those
+	# fail on options that did not stick (the last fragment that names one wins)
 	local line opt val missing=0
-	for f in "${frags[@]}"; do
-		while read -r line; do
-			case "$line" in
-			CONFIG_*=*)
-				opt=${line%%=*}; val=${line#*=}
-				grep -qxF "$opt=$val" "$out/.config" || {
-					echo "kernel: $opt=$val did not stick" >&2; missing=1; }
-				;;
-			"# CONFIG_"*" is not set")
-				opt=${line#"# "}; opt=${opt%% *}
-				! grep -q "^$opt=" "$out/.config" || {
-					echo "kernel: $opt is set, the fragment unsets it" >&2; missing=1; }
-				;;
-			esac
-		done < "$f"
+	local -A want_opt=()
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=*) want_opt[${line%%=*}]=${line#*=} ;;
+		"# CONFIG_"*" is not set") opt=${line#"# "}; want_opt[${opt%% *}]=n ;;
+		esac
+	done < <(cat "${frags[@]}")
+	for opt in "${!want_opt[@]}"; do
+		val=${want_opt[$opt]}
+		if [ "$val" = n ]; then
+			! grep -q "^$opt=" "$out/.config" || {
+				echo "kernel: $opt is set, the fragments unset it" >&2; missing=1; }
+		else
+			grep -qxF "$opt=$val" "$out/.config" || {
+				echo "kernel: $opt=$val did not stick" >&2; missing=1; }
+		fi
 	done
 	[ $missing -eq 0 ] || die "config fragment did not apply (see above)"
 	echo "$want" > "$out/.iopfkit-config"

@@ -62,7 +62,10 @@ fi
 
 sync
 # kmemleak (debug kernels): scan now and put any report on the console
+# (it reports only objects older than 5 s, and confirms them on a second scan)
 if [ -f $r/sys/kernel/debug/kmemleak ]; then
+	sleep 6
+	echo scan > $r/sys/kernel/debug/kmemleak
 	echo scan > $r/sys/kernel/debug/kmemleak
 	cat $r/sys/kernel/debug/kmemleak > /dev/ttyS0
 fi
