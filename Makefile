@@ -40,7 +40,7 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-CFLAGS := -g -O2 -Wall -Wextra -Wno-unused-parameter -std=gnu11
+CFLAGS := -g -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -std=gnu11
 CPPFLAGS := -Iinclude -I$(LIBBPF_INC) -I$(BUILD)/skel
 LDLIBS := $(LIBBPF_A) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
@@ -54,6 +54,7 @@ vpath %.bpf.c bpf tests/vm/progs
 
 # In-VM tests: one program per tests/vm/*.c (kselftest harness)
 VM_TESTS := $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(wildcard tests/vm/*.c))
+BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests
 
 .PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
@@ -130,18 +131,22 @@ $(BUILD)/skel/%.skel.h: $(BUILD)/bpfobj/%.bpf.o $(BPFTOOL) | $(BUILD)/skel
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpfobj $(BUILD)/skel $(BUILD)/tests/vm:
+$(BUILD)/bpfobj $(BUILD)/skel $(BUILD)/tests/vm $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 # --- tests ------------------------------------------------------------------
 
-tests: $(VM_TESTS)
+tests: $(VM_TESTS) $(BENCHES)
 
 $(BUILD)/tests/vm/%: tests/vm/%.c $(SKELS) $(LIBBPF_A) | $(BUILD)/tests/vm
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) $(SELFTESTS_INC) -MMD -MP $< -o $@ $(LDLIBS)
 
--include $(wildcard $(BUILD)/tests/vm/*.d)
+$(BUILD)/bench/%: tests/bench/%.c | $(BUILD)/bench
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP $< -o $@
+
+-include $(wildcard $(BUILD)/tests/vm/*.d $(BUILD)/bench/*.d)
 
 check-host:
 	$(Q)tests/run-host.sh
@@ -156,6 +161,9 @@ check:
 	$(Q)tests/check.sh
 
 # --- demo, shell, bench -----------------------------------------------------
+
+bench: $(BZIMAGE) $(BENCHES)
+	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -t 1800 -- scripts/bench.sh
 
 demo:
 	$(Q)scripts/deps.sh -q
