@@ -26,3 +26,13 @@ echo "BPF programs:  $("$bpftool" feature probe kernel 2>/dev/null |
 echo "IOMMU core:    IOMMU_SVA=$(zcat /proc/config.gz | sed -n 's/^CONFIG_IOMMU_SVA=//p')" \
 	"IOMMU_IOPF=$(zcat /proc/config.gz | sed -n 's/^CONFIG_IOMMU_IOPF=//p')"
 echo "tracing:       $(wc -l < /sys/kernel/tracing/available_events) events in tracefs"
+
+echo
+echo "== the software SVA device (docs/swsva.md)"
+modprobe -d "$IOPFKIT_MODROOT" swsva
+ls /dev/swsva*
+"$build/bench/swsva-bench" -s 16 -r 1
+echo "counters of swsva0:"
+for c in page_requests groups responses resp_success in_flight binds unbinds; do
+	printf '  %-14s %s\n' "$c" "$(cat /sys/bus/swsva/devices/swsva0/counters/$c)"
+done

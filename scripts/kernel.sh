@@ -5,6 +5,8 @@
 #   scripts/kernel.sh tree            unpack + apply kernel-patches/series
 #   scripts/kernel.sh build [FLAVOR]  tree + configure + bzImage + modules
 #   scripts/kernel.sh format-patch    kernel-patches/ from the tree's commits
+#   scripts/kernel.sh make OUT ARGS   make in the tree with O=OUT, as the build
+#                                     does ($IOPFKIT_KTREE: another tree)
 #
 # The tree (build/linux) is a git repository: the pristine Debian source is
 # its first commit, tagged "base", and the series is applied on top with
@@ -15,7 +17,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
-tree=$build/linux
+tree=${IOPFKIT_KTREE:-$build/linux}
 patches=$top/kernel-patches
 configs=$top/kernel-config
 src_tar=/usr/src/linux-source-6.12.tar.xz
@@ -154,11 +156,13 @@ configure() {
 	echo "$want" > "$out/.iopfkit-config"
 }
 
+# ccache keyed on paths relative to the build folder, so that a clone of the
+# project elsewhere (CI's) hits what this one compiled
 kmake() {
 	local out=$1; shift
 	local cc=gcc
 	command -v ccache >/dev/null && cc="ccache gcc"
-	CCACHE_BASEDIR=$build CCACHE_NOHASHDIR=1 \
+	CCACHE_BASEDIR=$build CCACHE_NOHASHDIR=1 CCACHE_IGNOREOPTIONS="-fmacro-prefix-map=*" \
 	KBUILD_BUILD_TIMESTAMP="${KBUILD_BUILD_TIMESTAMP:-2024-11-17}" \
 	KBUILD_BUILD_USER=iopfkit KBUILD_BUILD_HOST=iopfkit LOCALVERSION= \
 		make -s -C "$tree" O="$out" CC="$cc" HOSTCC="$cc" "$@"
@@ -195,5 +199,6 @@ case "${1:-}" in
 tree) sync_tree ;;
 build) build_kernel "${2:-default}" ;;
 format-patch) format_patch ;;
-*) echo "usage: $0 {tree|build [default|debug]|format-patch}" >&2; exit 2 ;;
+make) shift; kmake "$@" ;;
+*) echo "usage: $0 {tree|build [default|debug]|format-patch|make OUT ARGS...}" >&2; exit 2 ;;
 esac

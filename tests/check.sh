@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # make check: the host suite, then the in-VM suite; ends with the plain line
-# "N passed, N failed[, N skipped]" that adds up every test case.
+# "N passed, N failed[, N skipped]" that adds up every test case.  The whole
+# output stays in build/check.log.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+out=$top/build/check.log
+mkdir -p "$top/build"
+: > "$out"
 
 "$top/tests/run-host.sh" 2>&1 | tee -a "$out"
 "$top/tests/run-vm.sh" 2>&1 | tee -a "$out"

@@ -338,11 +338,12 @@ TEST_F(swsva, transparent_huge_pages_fault_once_per_huge_page)
 TEST_F(swsva, two_processes_on_two_endpoints)
 {
 	const size_t len = 32 * page_size;
-	int pipefd[2], pasids[2], i, status;
+	int pipefd[2], go[2], pasids[2], i, status;
 	pid_t pids[2];
 
 	ASSERT_EQ(0, access("/dev/swsva1", F_OK));
 	ASSERT_EQ(0, pipe(pipefd));
+	ASSERT_EQ(0, pipe(go));
 	for (i = 0; i < 2; i++) {
 		pids[i] = fork();
 		ASSERT_LE(0, pids[i]);
@@ -351,22 +352,29 @@ TEST_F(swsva, two_processes_on_two_endpoints)
 			unsigned char *buf = malloc(len);
 			struct swsva_dma d;
 			int fd = swsva_open(i), pasid = swsva_bind(fd);
+			char c;
 
+			close(go[1]);
+			if (write(pipefd[1], &pasid, sizeof(pasid)) != sizeof(pasid))
+				_exit(2);
+			/* both bound at once, then both DMA at once */
+			if (read(go[0], &c, 1) != 0)
+				_exit(3);
 			fill_pattern(buf, len, 10 + i);
 			if (pasid <= 0 || swsva_dma(fd, true, mem, len, buf, &d) ||
 			    d.page_requests != 32 || memcmp(mem, buf, len))
 				_exit(1);
-			if (write(pipefd[1], &pasid, sizeof(pasid)) != sizeof(pasid))
-				_exit(2);
 			close(fd);
 			_exit(0);
 		}
 	}
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(sizeof(int), read(pipefd[0], &pasids[i], sizeof(int)));
+	close(go[1]);
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
 		EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	ASSERT_EQ(sizeof(pasids), read(pipefd[0], pasids, sizeof(pasids)));
 	/* two address spaces, two PASIDs, none of them ours */
 	EXPECT_NE(pasids[0], pasids[1]);
 	EXPECT_NE(self->pasid, pasids[0]);
@@ -376,6 +384,7 @@ TEST_F(swsva, two_processes_on_two_endpoints)
 		  swsva_sysfs_counter(1, "responses"));
 	close(pipefd[0]);
 	close(pipefd[1]);
+	close(go[0]);
 }
 
 /*
