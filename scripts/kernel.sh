@@ -18,9 +18,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
 tree=${IOPFKIT_KTREE:-$build/linux}
-patches=$top/kernel-patches
+patches=${IOPFKIT_PATCHES:-$top/kernel-patches}
 configs=$top/kernel-config
-src_tar=/usr/src/linux-source-6.12.tar.xz
+src_tar=${IOPFKIT_KSRC_TAR:-/usr/src/linux-source-6.12.tar.xz}
 stamp=$build/.series-stamp
 
 die() { echo "kernel: $*" >&2; exit 1; }
@@ -54,7 +54,6 @@ check_base_version() {
 
 unpack() {
 	[ -f "$src_tar" ] || die "$src_tar missing: run 'make deps'"
-	check_base_version
 	log "unpacking $src_tar into $tree"
 	rm -rf "$tree" "$tree.tmp" "$stamp"
 	mkdir -p "$tree.tmp"
@@ -97,6 +96,7 @@ write_stamp() {
 # commits in the tree are never thrown away.
 sync_tree() {
 	[ -d "$tree/.git" ] || unpack
+	check_base_version
 	local want have_hash have_head head
 	want=$(series_hash)
 	head=$(git_tree rev-parse HEAD)
