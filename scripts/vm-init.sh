@@ -53,7 +53,8 @@ export HOME=/root TERM=${TERM:-linux} \
 
 if [ "$shell" = 1 ]; then
 	say "interactive shell; Ctrl-D ends the guest"
-	setsid cttyhack chroot $r /bin/bash -l
+	# the harness's command file sets the environment and the directory
+	setsid cttyhack chroot $r /bin/bash --rcfile "$cmd" -i
 	status=$?
 else
 	chroot $r /bin/sh "$cmd" > /dev/ttyS1 2>&1 < /dev/null
