@@ -25,8 +25,28 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000,cache=loose ho
 	say "exit 125"
 	reboot -f
 fi
+# The project, its build folder and the working directory must stay visible
+# at their paths, even under a folder that a tmpfs is about to cover (a
+# clone in /tmp, say): hold them aside, then move them back on top.
+keep=$(arg keep | tr ':' ' ')
+i=0
+for p in $keep; do
+	mkdir -p /keep/$i
+	mount --bind "$r$p" /keep/$i 2>/dev/null
+	i=$((i + 1))
+done
 for d in tmp run var/tmp root; do
 	mount -t tmpfs -o mode=1777 tmpfs $r/$d
+done
+i=0
+for p in $keep; do
+	if [ ! -d "$r$p" ]; then
+		mkdir -p "$r$p"
+		mount --move /keep/$i "$r$p"
+	else
+		umount /keep/$i 2>/dev/null
+	fi
+	i=$((i + 1))
 done
 chmod 700 $r/root
 mount -t proc proc $r/proc
@@ -44,6 +64,7 @@ mount -t debugfs debugfs $r/sys/kernel/debug
 mount -t bpf bpffs $r/sys/fs/bpf
 mount -t cgroup2 cgroup2 $r/sys/fs/cgroup 2>/dev/null
 # a writable host folder for results
+[ -n "$out" ] && mkdir -p "$r$out" 2>/dev/null
 [ -n "$out" ] && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 hostout "$r$out"
 hostname iopfkit-vm
 ip link set lo up 2>/dev/null

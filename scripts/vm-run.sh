@@ -86,6 +86,8 @@ chmod 644 "$cmdfile"
 
 append="console=ttyS0 panic=-1 oops=panic rdinit=/init"
 append+=" iopfkit.cmd=$cmdfile iopfkit.out=$out iopfkit.shell=$shell"
+# paths the guest must see even where it mounts a tmpfs (no spaces allowed)
+append+=" iopfkit.keep=$top:$build:$PWD"
 # KASAN and lockdep make a guest far slower; the debug flavor checks more
 [ "$flavor" = debug ] && append+=" kasan.fault=report"
 
