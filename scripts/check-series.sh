@@ -25,11 +25,14 @@ mkdir -p "$out"
 
 kmake() { IOPFKIT_KTREE=$wt "$top/scripts/kernel.sh" make "$out" "$@"; }
 
-kmake tinyconfig >/dev/null
-KCONFIG_CONFIG=$out/.config "$wt/scripts/kconfig/merge_config.sh" -m -O "$out" \
-	"$out/.config" "$top/kernel-config/iopfkit.config" \
-	"$top/kernel-config/series-check.config" >/dev/null
-kmake olddefconfig >/dev/null
+# Options a patch adds (CONFIG_IOMMU_SWSVA) are set as soon as they exist.
+configure() {
+	kmake tinyconfig >/dev/null
+	KCONFIG_CONFIG=$out/.config "$wt/scripts/kconfig/merge_config.sh" -m -O "$out" \
+		"$out/.config" "$top/kernel-config/iopfkit.config" \
+		"$top/kernel-config/series-check.config" >/dev/null
+	kmake olddefconfig >/dev/null
+}
 
 failed=0
 n=0
@@ -37,7 +40,7 @@ for p in "${patches[@]}"; do
 	n=$((n + 1))
 	git -C "$wt" -c user.name=iopfkit -c user.email=iopfkit@localhost \
 		am -q "$top/kernel-patches/$p"
-	kmake olddefconfig >/dev/null
+	configure
 	if kmake -j"$(nproc)" vmlinux modules > "$out/build-$n.log" 2>&1 &&
 	   ! grep -E '(error|warning):' "$out/build-$n.log" | grep -v 'frame size'; then
 		echo "ok $n $p"
