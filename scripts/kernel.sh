@@ -186,7 +186,10 @@ format_patch() {
 	[ -d "$tree/.git" ] || die "no tree at $tree: run 'make kernel' first"
 	git_tree diff --quiet HEAD || die "$tree has uncommitted changes: commit them first"
 	rm -f "$patches"/*.patch
-	git_tree format-patch -q --zero-commit --no-signature -o "$patches" base..HEAD
+	# Blank context lines without the trailing space, so that checkpatch finds
+	# nothing to say even when it reads a patch as a file
+	git_tree -c diff.suppressBlankEmpty=true format-patch -q --zero-commit \
+		--no-signature -o "$patches" base..HEAD
 	{
 		echo "# iopfkit kernel series, applied in order onto the base tree (see BASE)"
 		(cd "$patches" && ls -1 -- *.patch 2>/dev/null || true)
