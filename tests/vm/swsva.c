@@ -101,8 +101,6 @@ FIXTURE_SETUP(swsva)
 
 FIXTURE_TEARDOWN(swsva)
 {
-	struct swsva_counters c;
-
 	ASSERT_EQ(0, swsva_wait_idle(0, 10000));
 	if (self->fd >= 0)
 		close(self->fd);
@@ -110,7 +108,6 @@ FIXTURE_TEARDOWN(swsva)
 	EXPECT_EQ(swsva_sysfs_counter(0, "groups"),
 		  swsva_sysfs_counter(0, "responses"));
 	EXPECT_EQ(0, swsva_sysfs_counter(0, "resp_unexpected"));
-	(void)c;
 }
 
 #define EXPECT_DELTA(self, field, n) do {				\
