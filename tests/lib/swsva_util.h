@@ -34,6 +34,20 @@ static inline int swsva_load_module(const char *params)
 	return access("/dev/swsva0", F_OK);
 }
 
+/* The module's group_pages parameter: pages per page request group. */
+static inline unsigned int swsva_group_pages(void)
+{
+	FILE *f = fopen("/sys/module/swsva/parameters/group_pages", "r");
+	unsigned int n = 0;
+
+	if (f) {
+		if (fscanf(f, "%u", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n;
+}
+
 static inline int swsva_open(int ep)
 {
 	char path[32];

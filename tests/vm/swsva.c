@@ -12,22 +12,10 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "../lib/file_util.h"
 #include "../lib/swsva_util.h"
 
 static size_t page_size;
-
-static unsigned int group_pages(void)
-{
-	unsigned int n = 0;
-	FILE *f = fopen("/sys/module/swsva/parameters/group_pages", "r");
-
-	if (f) {
-		if (fscanf(f, "%u", &n) != 1)
-			n = 0;
-		fclose(f);
-	}
-	return n;
-}
 
 static void *map_anon(size_t len, int prot)
 {
@@ -64,20 +52,6 @@ static int set_fault_around_bytes(unsigned long bytes, unsigned long *old)
 		ret = -1;
 	if (fclose(f))
 		ret = -1;
-	return ret;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (fputs(text, f) < 0)
-		ret = -EIO;
-	if (fclose(f))
-		ret = -errno;
 	return ret;
 }
 
@@ -120,7 +94,7 @@ FIXTURE_TEARDOWN(swsva)
 TEST_F(swsva, write_to_untouched_anon_memory)
 {
 	const size_t pages = 64, len = pages * page_size;
-	unsigned int gp = group_pages();
+	unsigned int gp = swsva_group_pages();
 	unsigned char *mem, *buf;
 	struct swsva_dma d;
 
@@ -297,7 +271,7 @@ TEST_F(swsva, file_backed_shared_mapping)
 
 TEST_F(swsva, transparent_huge_pages_fault_once_per_huge_page)
 {
-	unsigned int gp = group_pages();
+	unsigned int gp = swsva_group_pages();
 	const size_t huge = 2 << 20, len = 2 * huge;
 	unsigned char *raw, *mem, *buf;
 	char line[256];
@@ -797,6 +771,24 @@ static int run(const char *cmd)
 }
 
 /* A module with an open file stays; once the file is closed, it goes. */
+TEST(endpoints_have_iommu_groups_of_their_own)
+{
+	char path[128], group[2][256];
+	ssize_t n;
+	int ep;
+
+	ASSERT_EQ(0, swsva_load_module(NULL));
+	/* a PASID attached to one endpoint must not reach another */
+	for (ep = 0; ep < 2; ep++) {
+		snprintf(path, sizeof(path),
+			 "/sys/bus/swsva/devices/swsva%d/iommu_group", ep);
+		n = readlink(path, group[ep], sizeof(group[ep]) - 1);
+		ASSERT_LT(0, n) TH_LOG("%s: %m", path);
+		group[ep][n] = '\0';
+	}
+	EXPECT_STRNE(group[0], group[1]);
+}
+
 TEST(module_unload_waits_for_open_files)
 {
 	char cmd[512];
@@ -822,7 +814,7 @@ TEST(module_unload_waits_for_open_files)
 	/* bad parameters are refused */
 	snprintf(cmd, sizeof(cmd), "echo 0 > /sys/module/swsva/parameters/group_pages 2>/dev/null");
 	EXPECT_NE(0, run(cmd));
-	EXPECT_EQ(8, group_pages());
+	EXPECT_EQ(8, swsva_group_pages());
 }
 
 TEST_HARNESS_MAIN

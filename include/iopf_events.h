@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The values the iommu trace events carry (Documentation/trace/
+ * events-iommu.rst in the kernel series), for BPF programs and tools alike.
+ * They mirror enums of include/linux/iommu.h that user space does not see;
+ * the names are ours so that BPF code can include this next to vmlinux.h.
+ */
+#ifndef IOPFKIT_IOPF_EVENTS_H
+#define IOPFKIT_IOPF_EVENTS_H
+
+/* enum iommu_iopf_refusal: iommu_iopf_refuse's reason */
+enum iopf_refusal {
+	IOPF_REFUSE_NO_HANDLER,
+	IOPF_REFUSE_NO_FAULT_PARAM,
+	IOPF_REFUSE_NOMEM,
+	IOPF_REFUSE_HANDLER_ERROR,
+	IOPF_NR_REFUSALS,
+};
+
+/* enum iommu_sva_fault_outcome: iommu_sva_fault's outcome */
+enum iopf_sva_outcome {
+	IOPF_SVA_MINOR,
+	IOPF_SVA_MAJOR,
+	IOPF_SVA_ERROR,
+	IOPF_SVA_NO_PASID,
+	IOPF_SVA_MM_EXITED,
+	IOPF_SVA_NO_VMA,
+	IOPF_SVA_ACCESS,
+	IOPF_SVA_SKIPPED,
+	IOPF_NR_SVA_OUTCOMES,
+};
+
+/* enum iommu_iopf_kind: iommu_iopf_dispatch's kind */
+enum iopf_handler_kind {
+	IOPF_HANDLER_OTHER,
+	IOPF_HANDLER_SVA,
+	IOPF_HANDLER_IOMMUFD,
+	IOPF_NR_HANDLER_KINDS,
+};
+
+/* enum iommu_page_response_code: iommu_iopf_response's code */
+enum iopf_response_code {
+	IOPF_RESP_SUCCESS,
+	IOPF_RESP_INVALID,
+	IOPF_RESP_FAILURE,
+	IOPF_NR_RESP_CODES,
+};
+
+/* iommu_fault_page_request::flags */
+#define IOPF_FLAG_PASID_VALID	(1U << 0)
+#define IOPF_FLAG_LAST_PAGE	(1U << 1)
+
+#endif

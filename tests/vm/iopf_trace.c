@@ -1,0 +1,590 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The iommu SVA and I/O page fault trace events, read three ways while the
+ * software SVA device runs a known workload: through tracefs, through
+ * tp_btf programs, and through Debian's bpftrace, a client none of us
+ * wrote.  Every count must equal what the device counted on its side.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <bpf/libbpf.h>
+
+#include "kselftest_harness.h"
+#include "../lib/file_util.h"
+#include "../lib/swsva_util.h"
+#include "iopf_events.h"
+#include "iopf_trace.skel.h"
+
+#define TRACEFS		"/sys/kernel/tracing"
+#define INSTANCE	TRACEFS "/instances/iopfkit_test"
+
+/* Each event and the fields Documentation/trace/events-iommu.rst lists */
+static const char *const event_fields[][9] = {
+	{ "iommu_sva_bind", "device", "pasid", "mm", "domain", "refs", "ret",
+	  "tgid", "comm" },
+	{ "iommu_sva_unbind", "device", "pasid", "mm", "domain", "refs",
+	  "tgid", "comm" },
+	{ "iommu_iopf_report", "device", "pasid", "grpid", "addr", "perm",
+	  "flags" },
+	{ "iommu_iopf_refuse", "device", "pasid", "grpid", "addr", "last",
+	  "reason" },
+	{ "iommu_iopf_dispatch", "device", "pasid", "grpid", "nr_faults",
+	  "kind", "domain" },
+	{ "iommu_sva_fault", "device", "pasid", "grpid", "addr", "perm",
+	  "outcome", "access", "vm_flags" },
+	{ "iommu_iopf_response", "device", "pasid", "grpid", "code",
+	  "latency_ns" },
+	{ "iommu_iopf_flush", "device", "pending", "duration_ns" },
+	{ "iommu_iopf_discard", "device", "partial", "groups" },
+	{ "iommu_iopf_drain", "device", "pasid", "duration_ns" },
+};
+
+/* What one consumer saw of the workload */
+struct iopf_counts {
+	long long binds, unbinds, bind_pasid, bind_refs, bind_tgid, unbind_refs;
+	long long reports, reports_last;
+	long long refusals, refusals_last, refused_no_handler;
+	long long dispatches, dispatches_sva, dispatched_faults;
+	long long minor, access, skipped, other_outcomes;
+	long long responses, success, invalid, failure, zero_latency;
+	long long flushes, drains;
+};
+
+/* The known workload and what the device counted while it ran */
+struct workload {
+	int pasid;
+	unsigned int group_pages;
+	struct swsva_counters delta;
+};
+
+#define WL_PAGES	64	/* written to untouched memory */
+#define WL_RAW_PAGES	3	/* raw group for a PASID nobody bound */
+#define UNBOUND_PASID	((1u << SWSVA_PASID_BITS) - 1)
+
+static int raw_page_request(int fd, unsigned int pasid, void *addr,
+			    unsigned int pages, unsigned int *response)
+{
+	struct swsva_page_request r = {
+		.size = sizeof(r),
+		.pasid = pasid,
+		.perm = SWSVA_PERM_READ,
+		.addr = (uintptr_t)addr,
+		.pages = pages,
+	};
+
+	if (ioctl(fd, SWSVA_IOC_PAGE_REQUEST, &r))
+		return -errno;
+	*response = r.response;
+	return 0;
+}
+
+static void counters_delta(struct swsva_counters *d,
+			   const struct swsva_counters *a,
+			   const struct swsva_counters *b)
+{
+	const __u64 *from = &a->page_requests, *to = &b->page_requests;
+	__u64 *out = &d->page_requests;
+	size_t i, n = (sizeof(*d) - offsetof(struct swsva_counters,
+					     page_requests)) / sizeof(__u64);
+
+	for (i = 0; i < n; i++)
+		out[i] = to[i] - from[i];
+}
+
+/*
+ * Bind; write WL_PAGES untouched pages (WL_PAGES minor faults); write one
+ * group's worth of read-only pages (the first request fails the VMA check,
+ * the others are skipped); a raw group for an unbound PASID (refused);
+ * unbind.
+ */
+static void run_workload(struct __test_metadata *_metadata,
+			 struct workload *w)
+{
+	const size_t page = sysconf(_SC_PAGESIZE);
+	struct swsva_counters before, after;
+	unsigned char *mem, *ro, *buf;
+	unsigned int response = ~0u;
+	size_t len, ro_len;
+	int fd;
+
+	w->group_pages = swsva_group_pages();
+	ASSERT_LT(0, w->group_pages);
+	len = WL_PAGES * page;
+	ro_len = w->group_pages * page;
+	mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ro = mmap(NULL, ro_len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	buf = calloc(1, len);
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_NE(NULL, buf);
+	/* one request per 4 KiB page, whatever THP is set to */
+	ASSERT_EQ(0, madvise(mem, len, MADV_NOHUGEPAGE));
+
+	fd = swsva_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, swsva_counters(fd, &before));
+	w->pasid = swsva_bind(fd);
+	ASSERT_LT(0, w->pasid);
+	ASSERT_EQ(0, swsva_dma(fd, true, mem, len, buf, NULL));
+	ASSERT_EQ(-EFAULT, swsva_dma(fd, true, ro, ro_len, buf, NULL));
+	ASSERT_EQ(0, raw_page_request(fd, UNBOUND_PASID, mem, WL_RAW_PAGES,
+				      &response));
+	EXPECT_EQ(SWSVA_RESP_INVALID, response);
+	ASSERT_EQ(0, swsva_unbind(fd));
+	ASSERT_EQ(0, swsva_counters(fd, &after));
+	close(fd);
+	counters_delta(&w->delta, &before, &after);
+
+	/* the device's own view, which the events must match */
+	ASSERT_EQ(WL_PAGES + w->group_pages + WL_RAW_PAGES,
+		  w->delta.page_requests);
+	ASSERT_EQ(w->delta.groups, w->delta.responses);
+	ASSERT_EQ(2, w->delta.resp_invalid);
+	ASSERT_EQ(1, w->delta.binds);
+	ASSERT_EQ(1, w->delta.unbinds);
+	munmap(mem, len);
+	munmap(ro, ro_len);
+	free(buf);
+}
+
+static void check_counts(struct __test_metadata *_metadata, const char *who,
+			 const struct iopf_counts *c, const struct workload *w)
+{
+	const struct swsva_counters *d = &w->delta;
+	const long long handled = d->page_requests - WL_RAW_PAGES;
+
+	TH_LOG("%s: %lld reports, %lld dispatches, %lld responses",
+	       who, c->reports, c->dispatches, c->responses);
+	EXPECT_EQ(d->binds, c->binds) TH_LOG("%s: binds", who);
+	EXPECT_EQ(d->unbinds, c->unbinds) TH_LOG("%s: unbinds", who);
+	EXPECT_EQ(w->pasid, c->bind_pasid) TH_LOG("%s: bind pasid", who);
+	EXPECT_EQ(1, c->bind_refs) TH_LOG("%s: bind refs", who);
+	EXPECT_EQ(getpid(), c->bind_tgid) TH_LOG("%s: bind tgid", who);
+	EXPECT_EQ(0, c->unbind_refs) TH_LOG("%s: unbind refs", who);
+
+	EXPECT_EQ(d->page_requests, c->reports) TH_LOG("%s: reports", who);
+	EXPECT_EQ(d->groups, c->reports_last) TH_LOG("%s: last reports", who);
+	EXPECT_EQ(WL_RAW_PAGES, c->refusals) TH_LOG("%s: refusals", who);
+	EXPECT_EQ(WL_RAW_PAGES, c->refused_no_handler)
+		TH_LOG("%s: no_handler refusals", who);
+	EXPECT_EQ(1, c->refusals_last) TH_LOG("%s: last refusals", who);
+	EXPECT_EQ(d->groups - 1, c->dispatches) TH_LOG("%s: dispatches", who);
+	EXPECT_EQ(c->dispatches, c->dispatches_sva)
+		TH_LOG("%s: dispatches to the SVA handler", who);
+	EXPECT_EQ(handled, c->dispatched_faults)
+		TH_LOG("%s: faults in dispatched groups", who);
+
+	EXPECT_EQ(WL_PAGES, c->minor) TH_LOG("%s: minor faults", who);
+	EXPECT_EQ(1, c->access) TH_LOG("%s: access refusals", who);
+	EXPECT_EQ(w->group_pages - 1, c->skipped) TH_LOG("%s: skipped", who);
+	EXPECT_EQ(0, c->other_outcomes) TH_LOG("%s: other outcomes", who);
+	EXPECT_EQ(handled, c->minor + c->access + c->skipped)
+		TH_LOG("%s: one sva_fault per handled request", who);
+
+	EXPECT_EQ(d->responses, c->responses) TH_LOG("%s: responses", who);
+	EXPECT_EQ(d->resp_success, c->success) TH_LOG("%s: success", who);
+	EXPECT_EQ(d->resp_invalid, c->invalid) TH_LOG("%s: invalid", who);
+	EXPECT_EQ(d->resp_failure, c->failure) TH_LOG("%s: failure", who);
+	EXPECT_EQ(0, c->zero_latency) TH_LOG("%s: responses without latency", who);
+
+	EXPECT_EQ(1, c->drains) TH_LOG("%s: drains", who);
+	EXPECT_EQ(1, c->flushes) TH_LOG("%s: flushes", who);
+}
+
+/* Value of "name=" in a trace line, or NULL */
+static const char *trace_field(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = line;
+
+	while ((p = strstr(p, name))) {
+		if ((p == line || p[-1] == ' ') && p[n] == '=')
+			return p + n + 1;
+		p += n;
+	}
+	return NULL;
+}
+
+static long long trace_num(const char *line, const char *name)
+{
+	const char *v = trace_field(line, name);
+
+	return v ? strtoll(v, NULL, 0) : -1;
+}
+
+static bool trace_is(const char *line, const char *name, const char *value)
+{
+	const char *v = trace_field(line, name);
+	size_t n = strlen(value);
+
+	return v && !strncmp(v, value, n) &&
+	       (v[n] == ' ' || v[n] == '\n' || v[n] == '\0');
+}
+
+/* Count the events of a tracefs "trace" file into @c; -1 on lost events */
+static int tracefs_counts(char *text, struct iopf_counts *c)
+{
+	char *line, *save = NULL;
+
+	memset(c, 0, sizeof(*c));
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		const char *ev;
+		bool last = false;
+		size_t len = strlen(line);
+
+		if (line[0] == '#')
+			continue;
+		if (strstr(line, "LOST") && strstr(line, "EVENTS"))
+			return -1;
+		ev = strstr(line, ": iommu_");
+		if (!ev)
+			continue;
+		ev += 2;
+		if (len > 5 && !strcmp(line + len - 5, " last"))
+			last = true;
+		if (!strncmp(ev, "iommu_sva_bind:", 15)) {
+			c->binds++;
+			c->bind_pasid = trace_num(line, "pasid");
+			c->bind_refs = trace_num(line, "refs");
+			c->bind_tgid = trace_num(line, "tgid");
+		} else if (!strncmp(ev, "iommu_sva_unbind:", 17)) {
+			c->unbinds++;
+			c->unbind_refs = trace_num(line, "refs");
+		} else if (!strncmp(ev, "iommu_iopf_report:", 18)) {
+			c->reports++;
+			c->reports_last += last;
+		} else if (!strncmp(ev, "iommu_iopf_refuse:", 18)) {
+			c->refusals++;
+			c->refusals_last += strstr(line, " last reason=") != NULL;
+			c->refused_no_handler += trace_is(line, "reason", "no_handler");
+		} else if (!strncmp(ev, "iommu_iopf_dispatch:", 20)) {
+			c->dispatches++;
+			c->dispatches_sva += trace_is(line, "handler", "sva");
+			c->dispatched_faults += trace_num(line, "faults");
+		} else if (!strncmp(ev, "iommu_sva_fault:", 16)) {
+			if (trace_is(line, "outcome", "minor"))
+				c->minor++;
+			else if (trace_is(line, "outcome", "access"))
+				c->access++;
+			else if (trace_is(line, "outcome", "skipped"))
+				c->skipped++;
+			else
+				c->other_outcomes++;
+		} else if (!strncmp(ev, "iommu_iopf_response:", 20)) {
+			c->responses++;
+			c->success += trace_is(line, "code", "success");
+			c->invalid += trace_is(line, "code", "invalid");
+			c->failure += trace_is(line, "code", "failure");
+			c->zero_latency += trace_num(line, "latency_ns") <= 0;
+		} else if (!strncmp(ev, "iommu_iopf_flush:", 17)) {
+			c->flushes++;
+		} else if (!strncmp(ev, "iommu_iopf_drain:", 17)) {
+			c->drains++;
+		}
+	}
+	return 0;
+}
+
+static void bpf_counts(const struct iopf_trace_bpf *skel, struct iopf_counts *c)
+{
+	const typeof(*skel->bss) *b = skel->bss;
+
+	memset(c, 0, sizeof(*c));
+	c->binds = b->binds;
+	c->unbinds = b->unbinds;
+	c->bind_pasid = b->bind_pasid;
+	c->bind_refs = b->bind_refs;
+	c->bind_tgid = b->bind_tgid;
+	c->unbind_refs = b->unbind_refs;
+	c->reports = b->reports;
+	c->reports_last = b->reports_last;
+	for (int i = 0; i < IOPF_NR_REFUSALS; i++)
+		c->refusals += b->refusals[i];
+	c->refusals_last = b->refusals_last;
+	c->refused_no_handler = b->refusals[IOPF_REFUSE_NO_HANDLER];
+	c->dispatches = b->dispatches;
+	c->dispatches_sva = b->dispatches_sva;
+	c->dispatched_faults = b->dispatched_faults;
+	c->minor = b->sva_faults[IOPF_SVA_MINOR];
+	c->access = b->sva_faults[IOPF_SVA_ACCESS];
+	c->skipped = b->sva_faults[IOPF_SVA_SKIPPED];
+	for (int i = 0; i < IOPF_NR_SVA_OUTCOMES; i++)
+		c->other_outcomes += b->sva_faults[i];
+	c->other_outcomes -= c->minor + c->access + c->skipped;
+	c->responses = b->responses;
+	c->success = b->response_codes[IOPF_RESP_SUCCESS];
+	c->invalid = b->response_codes[IOPF_RESP_INVALID];
+	c->failure = b->response_codes[IOPF_RESP_FAILURE];
+	c->zero_latency = b->responses_zero_latency;
+	c->flushes = b->flushes;
+	c->drains = b->drains;
+}
+
+/* A tracefs instance with every iommu event on, and the tp_btf programs */
+FIXTURE(iopf_trace) {
+	struct iopf_trace_bpf *skel;
+};
+
+FIXTURE_SETUP(iopf_trace)
+{
+	ASSERT_EQ(0, swsva_load_module(NULL));
+	rmdir(INSTANCE);
+	ASSERT_EQ(0, mkdir(INSTANCE, 0755)) TH_LOG("%s: %m", INSTANCE);
+	ASSERT_EQ(0, write_file(INSTANCE "/buffer_size_kb", "4096"));
+	ASSERT_EQ(0, write_file(INSTANCE "/events/iommu/enable", "1"));
+	self->skel = iopf_trace_bpf__open_and_load();
+	ASSERT_NE(NULL, self->skel);
+	ASSERT_EQ(0, iopf_trace_bpf__attach(self->skel));
+}
+
+FIXTURE_TEARDOWN(iopf_trace)
+{
+	iopf_trace_bpf__destroy(self->skel);
+	write_file(INSTANCE "/events/iommu/enable", "0");
+	EXPECT_EQ(0, rmdir(INSTANCE));
+	/* every group ever posted on the endpoint got exactly one response */
+	EXPECT_EQ(swsva_sysfs_counter(0, "groups"),
+		  swsva_sysfs_counter(0, "responses"));
+}
+
+TEST_F(iopf_trace, tracefs_and_tp_btf_counts_equal_the_device_counters)
+{
+	struct iopf_counts c;
+	struct workload w;
+	char *text;
+
+	run_workload(_metadata, &w);
+
+	text = read_file(INSTANCE "/trace", NULL);
+	ASSERT_NE(NULL, text);
+	ASSERT_EQ(0, tracefs_counts(text, &c)) TH_LOG("tracefs lost events");
+	free(text);
+	check_counts(_metadata, "tracefs", &c, &w);
+
+	bpf_counts(self->skel, &c);
+	check_counts(_metadata, "tp_btf", &c, &w);
+	/* what only BTF shows: the mm behind the domains and the faults */
+	EXPECT_EQ(1, self->skel->bss->binds_mm_is_current);
+	EXPECT_EQ(c.dispatches, self->skel->bss->dispatches_bound_mm);
+	EXPECT_EQ(c.dispatched_faults, self->skel->bss->sva_faults_bound_mm);
+	EXPECT_EQ(w.pasid, self->skel->bss->drain_pasid);
+}
+
+TEST_F(iopf_trace, unbound_pasid_request_is_refused_and_answered_once)
+{
+	struct swsva_counters before, after;
+	const char *report, *refuse, *response;
+	unsigned int resp = ~0u;
+	char *text;
+	int fd;
+
+	fd = swsva_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, swsva_counters(fd, &before));
+	ASSERT_EQ(0, raw_page_request(fd, UNBOUND_PASID, (void *)0x10000, 1,
+				      &resp));
+	EXPECT_EQ(SWSVA_RESP_INVALID, resp);
+	ASSERT_EQ(0, swsva_counters(fd, &after));
+	close(fd);
+	EXPECT_EQ(1, after.responses - before.responses);
+	EXPECT_EQ(1, after.resp_invalid - before.resp_invalid);
+
+	text = read_file(INSTANCE "/trace", NULL);
+	ASSERT_NE(NULL, text);
+	report = strstr(text, "iommu_iopf_report: ");
+	refuse = strstr(text, "iommu_iopf_refuse: ");
+	response = strstr(text, "iommu_iopf_response: ");
+	ASSERT_NE(NULL, report);
+	ASSERT_NE(NULL, refuse);
+	ASSERT_NE(NULL, response);
+	/* in the order they happen, for the PASID asked */
+	EXPECT_LT(report, refuse);
+	EXPECT_LT(refuse, response);
+	EXPECT_EQ(UNBOUND_PASID, trace_num(refuse, "pasid"));
+	EXPECT_EQ(0x10000, trace_num(refuse, "addr"));
+	EXPECT_TRUE(trace_is(refuse, "reason", "no_handler"));
+	EXPECT_NE(NULL, strstr(refuse, " last reason="));
+	EXPECT_TRUE(trace_is(response, "code", "invalid"));
+	EXPECT_LT(0, trace_num(response, "latency_ns"));
+	EXPECT_EQ(NULL, strstr(text, "iommu_iopf_dispatch: "));
+	EXPECT_EQ(NULL, strstr(text, "iommu_sva_fault: "));
+	EXPECT_EQ(NULL, strstr(response + 1, "iommu_iopf_response: "));
+	free(text);
+
+	EXPECT_EQ(1, self->skel->bss->refusals[IOPF_REFUSE_NO_HANDLER]);
+	EXPECT_EQ(1, self->skel->bss->responses);
+	EXPECT_EQ(0, self->skel->bss->dispatches);
+}
+
+TEST_F(iopf_trace, bind_and_unbind_events_count_bond_references)
+{
+	int fd1, fd2, pasid;
+	char *text, *line, *save = NULL;
+	long long refs[4], n = 0;
+
+	fd1 = swsva_open(0);
+	fd2 = swsva_open(0);
+	ASSERT_LE(0, fd1);
+	ASSERT_LE(0, fd2);
+	/* two files of one process share the bond between device and mm */
+	pasid = swsva_bind(fd1);
+	ASSERT_LT(0, pasid);
+	ASSERT_EQ(pasid, swsva_bind(fd2));
+	ASSERT_EQ(0, swsva_unbind(fd1));
+	ASSERT_EQ(0, swsva_unbind(fd2));
+	close(fd1);
+	close(fd2);
+
+	text = read_file(INSTANCE "/trace", NULL);
+	ASSERT_NE(NULL, text);
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!strstr(line, ": iommu_sva_bind: ") &&
+		    !strstr(line, ": iommu_sva_unbind: "))
+			continue;
+		ASSERT_GT(4, n);
+		EXPECT_EQ(pasid, trace_num(line, "pasid"));
+		EXPECT_EQ(getpid(), trace_num(line, "tgid"));
+		refs[n++] = trace_num(line, "refs");
+	}
+	free(text);
+	ASSERT_EQ(4, n);
+	/* bind, join, leave, last unbind detaches */
+	EXPECT_EQ(1, refs[0]);
+	EXPECT_EQ(2, refs[1]);
+	EXPECT_EQ(1, refs[2]);
+	EXPECT_EQ(0, refs[3]);
+	EXPECT_EQ(2, self->skel->bss->binds_ok);
+	EXPECT_EQ(2, self->skel->bss->unbinds);
+	EXPECT_EQ(1, self->skel->bss->unbinds_last);
+	/* only the detach drains and flushes */
+	EXPECT_EQ(1, self->skel->bss->drains);
+	EXPECT_EQ(1, self->skel->bss->flushes);
+}
+
+TEST(every_event_has_its_documented_fields)
+{
+	char path[256], *format, field[64], array[64];
+	size_t i, f;
+
+	for (i = 0; i < ARRAY_SIZE(event_fields); i++) {
+		snprintf(path, sizeof(path), TRACEFS "/events/iommu/%s/format",
+			 event_fields[i][0]);
+		format = read_file(path, NULL);
+		ASSERT_NE(NULL, format) TH_LOG("%s: %m", path);
+		for (f = 1; f < ARRAY_SIZE(event_fields[i]) && event_fields[i][f]; f++) {
+			snprintf(field, sizeof(field), " %s;", event_fields[i][f]);
+			snprintf(array, sizeof(array), " %s[", event_fields[i][f]);
+			EXPECT_TRUE(strstr(format, field) || strstr(format, array))
+				TH_LOG("%s has no field %s", event_fields[i][0],
+				       event_fields[i][f]);
+		}
+		free(format);
+	}
+}
+
+/* bpftrace's "@name: N" or "@name[key]: N", the key formatted from @fmt */
+static long long __attribute__((format(printf, 2, 3)))
+bpftrace_value(const char *out, const char *fmt, ...)
+{
+	char needle[64];
+	const char *p;
+	va_list ap;
+
+	needle[0] = '\n';
+	va_start(ap, fmt);
+	vsnprintf(needle + 1, sizeof(needle) - 3, fmt, ap);
+	va_end(ap);
+	strcat(needle, ": ");
+	p = strstr(out, needle);
+	return p ? strtoll(p + strlen(needle), NULL, 10) : 0;
+}
+
+static const char bpftrace_script[] =
+	"tracepoint:iommu:iommu_sva_bind { @binds = count(); }\n"
+	"tracepoint:iommu:iommu_sva_unbind { @unbinds = count(); }\n"
+	"tracepoint:iommu:iommu_iopf_report { @reports = count(); }\n"
+	"tracepoint:iommu:iommu_iopf_refuse { @refusals = count(); }\n"
+	"tracepoint:iommu:iommu_iopf_dispatch { @dispatches = count();"
+	" @faults = sum(args->nr_faults); }\n"
+	"tracepoint:iommu:iommu_sva_fault { @outcome[args->outcome] = count(); }\n"
+	"tracepoint:iommu:iommu_iopf_response { @responses = count();"
+	" @by_device[str(args->device)] = count();"
+	" if (args->latency_ns == 0) { @zero_latency = count(); } }\n";
+
+TEST(bpftrace_counts_the_events)
+{
+	const char *bpftrace = "/usr/bin/bpftrace";
+	char out[16384] = "\n";
+	size_t len = 1;
+	struct workload w;
+	int pipefd[2], status;
+	pid_t pid;
+
+	if (access(bpftrace, X_OK))
+		SKIP(return, "%s is not installed (scripts/deps.sh installs it)",
+		     bpftrace);
+	ASSERT_EQ(0, swsva_load_module(NULL));
+	ASSERT_EQ(0, pipe(pipefd));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execl(bpftrace, bpftrace, "-e", bpftrace_script, NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+
+	/* bpftrace says "Attaching N probes..." once they are in place */
+	while (!strstr(out, "Attaching") && len < sizeof(out) - 1) {
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		ssize_t n;
+
+		ASSERT_LT(0, poll(&pfd, 1, 120000)) TH_LOG("bpftrace silent");
+		n = read(pipefd[0], out + len, sizeof(out) - 1 - len);
+		ASSERT_LT(0, n) TH_LOG("bpftrace exited: %s", out);
+		len += n;
+		out[len] = '\0';
+	}
+	/* "Attaching" comes before the attach itself: wait for the probes */
+	usleep(500000);
+
+	run_workload(_metadata, &w);
+
+	kill(pid, SIGINT);
+	for (;;) {
+		ssize_t n = read(pipefd[0], out + len, sizeof(out) - 1 - len);
+
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	out[len] = '\0';
+	close(pipefd[0]);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	TH_LOG("bpftrace printed:%s", out);
+
+	EXPECT_EQ(w.delta.binds, bpftrace_value(out, "@binds"));
+	EXPECT_EQ(w.delta.unbinds, bpftrace_value(out, "@unbinds"));
+	EXPECT_EQ(w.delta.page_requests, bpftrace_value(out, "@reports"));
+	EXPECT_EQ(WL_RAW_PAGES, bpftrace_value(out, "@refusals"));
+	EXPECT_EQ(w.delta.groups - 1, bpftrace_value(out, "@dispatches"));
+	EXPECT_EQ(w.delta.page_requests - WL_RAW_PAGES,
+		  bpftrace_value(out, "@faults"));
+	EXPECT_EQ(WL_PAGES, bpftrace_value(out, "@outcome[%d]", IOPF_SVA_MINOR));
+	EXPECT_EQ(1, bpftrace_value(out, "@outcome[%d]", IOPF_SVA_ACCESS));
+	EXPECT_EQ(w.group_pages - 1, bpftrace_value(out, "@outcome[%d]", IOPF_SVA_SKIPPED));
+	EXPECT_EQ(w.delta.responses, bpftrace_value(out, "@responses"));
+	EXPECT_EQ(w.delta.responses, bpftrace_value(out, "@by_device[swsva0]"));
+	EXPECT_EQ(0, bpftrace_value(out, "@zero_latency"));
+}
+
+TEST_HARNESS_MAIN
