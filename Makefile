@@ -60,7 +60,8 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.
 SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests -Wno-clobbered
 
 .PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
-	bpf tests check check-host check-vm demo vm-shell bench clean distclean help
+	bpf tests check check-host check-vm demo vm-shell bench bench-swsva \
+	bench-tracepoints clean distclean help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
 
@@ -69,7 +70,8 @@ all: bpf tests
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tests'
-	@echo '         check check-host check-vm demo vm-shell bench clean distclean'
+	@echo '         check check-host check-vm demo vm-shell bench (bench-swsva'
+	@echo '         bench-tracepoints) clean distclean'
 
 deps:
 	$(Q)scripts/deps.sh
@@ -164,8 +166,20 @@ check:
 
 # --- demo, shell, bench -----------------------------------------------------
 
-bench: $(BZIMAGE) $(BENCHES)
+# bench-tracepoints compares against the kernel of the first BENCH_BASE
+# patches: the series before the tracepoint patches (0005-0009)
+BENCH_BASE ?= 4
+
+bench: bench-swsva bench-tracepoints
+
+bench-swsva: $(BZIMAGE) $(BENCHES)
 	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -t 1800 -- scripts/bench.sh
+
+bench-tracepoints: $(BENCHES)
+	$(Q)scripts/deps.sh -q
+	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
+	$(Q)scripts/kernel.sh build-first $(BENCH_BASE)
+	$(Q)scripts/bench-tracepoints.sh $(BENCH_BASE)
 
 demo:
 	$(Q)scripts/deps.sh -q

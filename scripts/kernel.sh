@@ -4,6 +4,8 @@
 #
 #   scripts/kernel.sh tree            unpack + apply kernel-patches/series
 #   scripts/kernel.sh build [FLAVOR]  tree + configure + bzImage + modules
+#   scripts/kernel.sh build-first N   the default kernel with only the first N
+#                                     patches, in build/first-N (benchmarks)
 #   scripts/kernel.sh format-patch    kernel-patches/ from the tree's commits
 #   scripts/kernel.sh make OUT ARGS   make in the tree with O=OUT, as the build
 #                                     does ($IOPFKIT_KTREE: another tree)
@@ -182,6 +184,41 @@ build_kernel() {
 	log "$(cat "$out/include/config/kernel.release"): $out/arch/x86/boot/bzImage"
 }
 
+# The default kernel with only the first N patches of the series: what a
+# benchmark compares the full series against.  Its tree is a worktree of
+# the main one, and the layout under build/first-N mirrors build/ so that
+# ccache serves every object the two kernels share.
+build_first() {
+	local n=$1 total commit dir
+	case "$n" in ''|*[!0-9]*) die "build-first: N must be a patch count";; esac
+	sync_tree
+	total=$(git_tree rev-list --count base..HEAD)
+	[ "$n" -le "$total" ] || die "build-first: the series has $total patches"
+	if [ "$n" -eq 0 ]; then
+		commit=$(git_tree rev-parse base)
+	else
+		commit=$(git_tree rev-list --reverse base..HEAD | sed -n "${n}p")
+	fi
+	dir=$build/first-$n
+	if [ -d "$dir/linux" ]; then
+		git -C "$dir/linux" checkout -q --detach "$commit"
+	else
+		mkdir -p "$dir"
+		git_tree worktree prune
+		git_tree worktree add -q --detach "$dir/linux" "$commit"
+	fi
+	log "first $n patches: $(git_tree log -1 --format='%h %s' "$commit")"
+	build=$dir tree=$dir/linux
+	local out=$build/kbuild-default
+	mkdir -p "$out"
+	configure default "$out"
+	log "building the kernel of the first $n patches ($(nproc) jobs)"
+	kmake "$out" -j"$(nproc)" bzImage modules
+	rm -rf "$out/modroot"
+	kmake "$out" INSTALL_MOD_PATH="$out/modroot" modules_install >/dev/null
+	log "$(cat "$out/include/config/kernel.release"): $out/arch/x86/boot/bzImage"
+}
+
 format_patch() {
 	[ -d "$tree/.git" ] || die "no tree at $tree: run 'make kernel' first"
 	git_tree diff --quiet HEAD || die "$tree has uncommitted changes: commit them first"
@@ -201,7 +238,8 @@ format_patch() {
 case "${1:-}" in
 tree) sync_tree ;;
 build) build_kernel "${2:-default}" ;;
+build-first) build_first "${2:-}" ;;
 format-patch) format_patch ;;
 make) shift; kmake "$@" ;;
-*) echo "usage: $0 {tree|build [default|debug]|format-patch|make OUT ARGS...}" >&2; exit 2 ;;
+*) echo "usage: $0 {tree|build [default|debug]|build-first N|format-patch|make OUT ARGS...}" >&2; exit 2 ;;
 esac

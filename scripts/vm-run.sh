@@ -7,9 +7,12 @@
 #
 #   -f, --flavor F    kernel flavor: default or debug ($KERNEL_FLAVOR)
 #   -k, --kernel IMG  boot this bzImage instead of the flavor's
+#   -b, --kbuild DIR  boot the kernel and load the modules of this build
+#                     folder (e.g. build/first-4/kbuild-default)
 #   -t, --timeout S   fail the run after S seconds (default 900)
 #   -l, --log FILE    keep the guest console here (default build/vm/console.log)
 #   -m, --mem MB      guest memory (default 2048)
+#   -c, --cpus N      virtual CPUs (default 2)
 #   -s, --shell       interactive shell instead of a command
 #   -h, --help
 #
@@ -24,9 +27,11 @@ build=${IOPFKIT_BUILD:-$top/build}
 flavor=${KERNEL_FLAVOR:-default}
 timeout=900
 mem=2048
+cpus=2
 shell=0
 log=
 kernel=
+kbuild=
 
 usage() { sed -n '2,/^set /{/^set /d;s/^# \{0,1\}//;p}' "$0"; exit "${1:-2}"; }
 
@@ -34,9 +39,13 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	-f|--flavor) flavor=$2; shift 2 ;;
 	-k|--kernel) kernel=$2; shift 2 ;;
+	-b|--kbuild) kbuild=$(cd "$2" 2>/dev/null && pwd) ||
+		{ echo "vm-run: no build folder '$2'" >&2; exit 2; }
+		shift 2 ;;
 	-t|--timeout) timeout=$2; shift 2 ;;
 	-l|--log) log=$2; shift 2 ;;
 	-m|--mem) mem=$2; shift 2 ;;
+	-c|--cpus) cpus=$2; shift 2 ;;
 	-s|--shell) shell=1; shift ;;
 	-h|--help) usage 0 ;;
 	--) shift; break ;;
@@ -46,8 +55,9 @@ while [ $# -gt 0 ]; do
 done
 [ $shell = 1 ] || [ $# -gt 0 ] || { echo "vm-run: no command" >&2; usage 2; }
 case "$timeout" in ''|*[!0-9]*) echo "vm-run: bad timeout '$timeout'" >&2; exit 2;; esac
+case "$cpus" in ''|0|*[!0-9]*) echo "vm-run: bad CPU count '$cpus'" >&2; exit 2;; esac
 
-kbuild=$build/kbuild-$flavor
+kbuild=${kbuild:-$build/kbuild-$flavor}
 kernel=${kernel:-$kbuild/arch/x86/boot/bzImage}
 [ -f "$kernel" ] || { echo "vm-run: no kernel at $kernel: run 'make kernel'" >&2; exit 2; }
 
@@ -94,7 +104,7 @@ append+=" iopfkit.keep=$top:$build:$PWD"
 # q35, not pc: pc's ACPI computes the PCI interrupt routing in AML, which a
 # KASAN kernel under TCG interprets for ~25 s per PCI device, long enough
 # for RCU stall reports; q35's routing table is static.
-qemu=(qemu-system-x86_64 -machine ${IOPFKIT_QEMU_MACHINE:-q35} -cpu max -smp 2 -m "$mem"
+qemu=(qemu-system-x86_64 -machine ${IOPFKIT_QEMU_MACHINE:-q35} -cpu max -smp "$cpus" -m "$mem"
 	-no-reboot -display none -monitor none -nodefaults
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap

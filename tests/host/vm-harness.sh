@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # The VM harness end to end: it returns the guest command's status, fails a
 # run whose kernel splats (a real WARN from lkdtm), ignores "WARNING:" in
-# the command's own output, and times out a hung guest.
+# the command's own output, and times out a hung guest; -c and -b work.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/build/linux/tools/testing/selftests/kselftest/ktap_helpers.sh"
@@ -16,7 +16,7 @@ if [ ! -f "$top/build/kbuild-${KERNEL_FLAVOR:-default}/arch/x86/boot/bzImage" ];
 	ktap_print_totals
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 5
+ktap_set_plan 9
 
 # expect NAME STATUS [vm-run args...]
 expect() {
@@ -39,4 +39,10 @@ expect "a kernel WARN fails the run" 123 -t 120 -- sh -c \
 	'modprobe -d "$IOPFKIT_MODROOT" lkdtm && echo WARNING > /sys/kernel/debug/provoke-crash/DIRECT'
 expect "a hung guest times out" 124 -t 15 -- sleep 600
 expect "bad arguments are a usage error" 2 -t soon -- true
+expect "a bad CPU count is a usage error" 2 -c 0 -- true
+expect "a missing build folder is a usage error" 2 -b "$tmp/none" -- true
+expect "-c sets the guest's CPUs" 0 -c 1 -t 120 -- sh -c '[ "$(nproc)" = 1 ]'
+expect "-b boots the kernel and modules of a build folder" 0 -t 120 \
+	-b "$top/build/kbuild-${KERNEL_FLAVOR:-default}" -- \
+	sh -c 'modprobe -d "$IOPFKIT_MODROOT" lkdtm && [ -d /sys/kernel/debug/provoke-crash ]'
 ktap_finished

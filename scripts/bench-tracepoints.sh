@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# bench-tracepoints.sh N: what the iommu trace events cost.  Runs the swsva
+# benchmark on three guests, booted in turn so that the drift of a noisy
+# host spreads evenly over them:
+#
+#   base  the kernel with only the first N patches of the series (no
+#         tracepoints), built by "scripts/kernel.sh build-first N"
+#   off   the full series, events off
+#   on    the full series, every iommu event on into the tracefs buffer
+#
+# Each boot gives one median per group size; the table takes the median
+# over boots, and the ratios to base in the same run.  "vs cpu" divides
+# the device's rate by the CPU's first-touch rate measured in the same
+# boot, which cancels most of the boot-to-boot noise.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${IOPFKIT_BUILD:-$top/build}
+base_n=${1:?usage: $0 N (patches of the baseline kernel)}
+boots=${BENCH_BOOTS:-5}
+mib=${BENCH_MIB:-32}
+rounds=${BENCH_ROUNDS:-3}
+cpus=${BENCH_CPUS:-1}
+base_kbuild=$build/first-$base_n/kbuild-default
+full_kbuild=$build/kbuild-default
+out=$build/vm/out
+raw=$out/bench-tracepoints.raw
+table=$out/bench-tracepoints.txt
+
+mkdir -p "$out"
+: > "$raw"
+for ((i = 1; i <= boots; i++)); do
+	for kind in base off on; do
+		kb=$full_kbuild
+		[ $kind = base ] && kb=$base_kbuild
+		echo "bench-tracepoints: boot $i/$boots, $kind" >&2
+		"$top/scripts/vm-run.sh" -b "$kb" -c "$cpus" -t 900 -l "$build/vm/console-bench.log" -- \
+			"$top/scripts/bench-tracepoints-guest.sh" "$kind" "$mib" "$rounds" |
+			sed -n "s/^result /$kind /p" >> "$raw"
+	done
+done
+
+# raw lines: KIND G RATE P50 CPU; quantile Q (0-1, interpolated) over the
+# boots of KIND and G of EXPR
+quantile() {
+	awk -v k="$1" -v g="$2" "\$1 == k && \$2 == g { print $4 }" "$raw" | sort -g |
+		awk -v q="$3" '{ v[NR] = $1 }
+			END { x = 1 + q * (NR - 1); i = int(x); f = x - i
+			      print i < NR ? v[i] + f * (v[i + 1] - v[i]) : v[NR] }'
+}
+
+{
+	echo "# iommu trace events: swsva-bench -s $mib -r $rounds, $boots boots of each, in turn, $cpus vCPU(s)"
+	echo "# base: first $base_n patches ($(git -C "$build/first-$base_n/linux" log -1 --format=%s))"
+	echo "# off/on: full series ($(git -C "$build/linux" rev-list --count base..HEAD) patches), iommu events off/on"
+	echo "# medians over boots; req/s q1-q3: the spread between boots"
+	printf '%-4s %-5s %8s %15s %8s %8s %11s %12s\n' g kernel "req/s" "req/s q1-q3" \
+		"p50 us" "vs cpu" "req/s/base" "vs cpu/base"
+	for g in $(awk '{ print $2 }' "$raw" | sort -nu); do
+		declare -A rate=() q1=() q3=() p50=() norm=()
+		for kind in base off on; do
+			rate[$kind]=$(quantile "$kind" "$g" 0.5 '$3')
+			q1[$kind]=$(quantile "$kind" "$g" 0.25 '$3')
+			q3[$kind]=$(quantile "$kind" "$g" 0.75 '$3')
+			p50[$kind]=$(quantile "$kind" "$g" 0.5 '$4')
+			norm[$kind]=$(quantile "$kind" "$g" 0.5 '$3 / $5')
+		done
+		for kind in base off on; do
+			awk -v g="$g" -v k=$kind -v r="${rate[$kind]}" -v a="${q1[$kind]}" \
+			    -v b="${q3[$kind]}" -v p="${p50[$kind]}" -v n="${norm[$kind]}" \
+			    -v rb="${rate[base]}" -v nb="${norm[base]}" \
+				'BEGIN { printf "%-4s %-5s %8.0f %7.0f-%-7.0f %8.1f %8.4f %11.3f %12.3f\n",
+					 g, k, r, a, b, p, n, r / rb, n / nb }'
+		done
+	done
+} | tee "$table"
