@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
@@ -506,7 +507,9 @@ bpftrace_value(const char *out, const char *fmt, ...)
 	return p ? strtoll(p + strlen(needle), NULL, 10) : 0;
 }
 
+/* BEGIN fires once every probe is attached and SIGINT is handled */
 static const char bpftrace_script[] =
+	"BEGIN { printf(\"probes ready\\n\"); }\n"
 	"tracepoint:iommu:iommu_sva_bind { @binds = count(); }\n"
 	"tracepoint:iommu:iommu_sva_unbind { @unbinds = count(); }\n"
 	"tracepoint:iommu:iommu_iopf_report { @reports = count(); }\n"
@@ -518,23 +521,40 @@ static const char bpftrace_script[] =
 	" @by_device[str(args->device)] = count();"
 	" if (args->latency_ns == 0) { @zero_latency = count(); } }\n";
 
-TEST(bpftrace_counts_the_events)
+#define BPFTRACE	"/usr/bin/bpftrace"
+
+FIXTURE(bpftrace) {
+};
+
+FIXTURE_SETUP(bpftrace)
 {
-	const char *bpftrace = "/usr/bin/bpftrace";
+	if (access(BPFTRACE, X_OK))
+		SKIP(return, "%s is not installed (scripts/deps.sh installs it)",
+		     BPFTRACE);
+	ASSERT_EQ(0, swsva_load_module(NULL));
+}
+
+FIXTURE_TEARDOWN(bpftrace)
+{
+}
+
+/* bpftrace compiles its script with LLVM: minutes on a KASAN guest */
+TEST_F_TIMEOUT(bpftrace, counts_the_events, 600)
+{
+	const char *bpftrace = BPFTRACE;
 	char out[16384] = "\n";
 	size_t len = 1;
+	uint64_t t0 = swsva_now_ns();
 	struct workload w;
 	int pipefd[2], status;
 	pid_t pid;
 
-	if (access(bpftrace, X_OK))
-		SKIP(return, "%s is not installed (scripts/deps.sh installs it)",
-		     bpftrace);
-	ASSERT_EQ(0, swsva_load_module(NULL));
 	ASSERT_EQ(0, pipe(pipefd));
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
+		/* a test that times out must not leave bpftrace attached */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
 		close(pipefd[0]);
@@ -543,26 +563,31 @@ TEST(bpftrace_counts_the_events)
 	}
 	close(pipefd[1]);
 
-	/* bpftrace says "Attaching N probes..." once they are in place */
-	while (!strstr(out, "Attaching") && len < sizeof(out) - 1) {
+	while (!strstr(out, "probes ready\n") && len < sizeof(out) - 1) {
 		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
 		ssize_t n;
 
-		ASSERT_LT(0, poll(&pfd, 1, 120000)) TH_LOG("bpftrace silent");
+		ASSERT_LT(0, poll(&pfd, 1, 500000)) TH_LOG("bpftrace silent");
 		n = read(pipefd[0], out + len, sizeof(out) - 1 - len);
 		ASSERT_LT(0, n) TH_LOG("bpftrace exited: %s", out);
 		len += n;
 		out[len] = '\0';
 	}
-	/* "Attaching" comes before the attach itself: wait for the probes */
-	usleep(500000);
+	TH_LOG("bpftrace ready after %.1f s", (swsva_now_ns() - t0) / 1e9);
 
 	run_workload(_metadata, &w);
+	TH_LOG("workload done after %.1f s", (swsva_now_ns() - t0) / 1e9);
 
 	kill(pid, SIGINT);
 	for (;;) {
-		ssize_t n = read(pipefd[0], out + len, sizeof(out) - 1 - len);
+		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
+		ssize_t n;
 
+		if (poll(&pfd, 1, 120000) <= 0) {
+			kill(pid, SIGKILL);
+			break;
+		}
+		n = read(pipefd[0], out + len, sizeof(out) - 1 - len);
 		if (n <= 0)
 			break;
 		len += n;
@@ -570,7 +595,10 @@ TEST(bpftrace_counts_the_events)
 	out[len] = '\0';
 	close(pipefd[0]);
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	TH_LOG("bpftrace printed:%s", out);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("bpftrace did not exit after SIGINT");
+	TH_LOG("bpftrace done after %.1f s, printed:%s",
+	       (swsva_now_ns() - t0) / 1e9, out);
 
 	EXPECT_EQ(w.delta.binds, bpftrace_value(out, "@binds"));
 	EXPECT_EQ(w.delta.unbinds, bpftrace_value(out, "@unbinds"));
