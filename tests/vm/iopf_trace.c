@@ -227,6 +227,14 @@ static bool trace_is(const char *line, const char *name, const char *value)
 	       (v[n] == ' ' || v[n] == '\n' || v[n] == '\0');
 }
 
+/* Does @ev, the event name in a trace line, name @name? */
+static bool is_event(const char *ev, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(ev, name, n) && ev[n] == ':';
+}
+
 /* Count the events of a tracefs "trace" file into @c; -1 on lost events */
 static int tracefs_counts(char *text, struct iopf_counts *c)
 {
@@ -249,26 +257,26 @@ static int tracefs_counts(char *text, struct iopf_counts *c)
 		ev += 2;
 		if (len > 5 && !strcmp(line + len - 5, " last"))
 			last = true;
-		if (!strncmp(ev, "iommu_sva_bind:", 15)) {
+		if (is_event(ev, "iommu_sva_bind")) {
 			c->binds++;
 			c->bind_pasid = trace_num(line, "pasid");
 			c->bind_refs = trace_num(line, "refs");
 			c->bind_tgid = trace_num(line, "tgid");
-		} else if (!strncmp(ev, "iommu_sva_unbind:", 17)) {
+		} else if (is_event(ev, "iommu_sva_unbind")) {
 			c->unbinds++;
 			c->unbind_refs = trace_num(line, "refs");
-		} else if (!strncmp(ev, "iommu_iopf_report:", 18)) {
+		} else if (is_event(ev, "iommu_iopf_report")) {
 			c->reports++;
 			c->reports_last += last;
-		} else if (!strncmp(ev, "iommu_iopf_refuse:", 18)) {
+		} else if (is_event(ev, "iommu_iopf_refuse")) {
 			c->refusals++;
 			c->refusals_last += strstr(line, " last reason=") != NULL;
 			c->refused_no_handler += trace_is(line, "reason", "no_handler");
-		} else if (!strncmp(ev, "iommu_iopf_dispatch:", 20)) {
+		} else if (is_event(ev, "iommu_iopf_dispatch")) {
 			c->dispatches++;
 			c->dispatches_sva += trace_is(line, "handler", "sva");
 			c->dispatched_faults += trace_num(line, "faults");
-		} else if (!strncmp(ev, "iommu_sva_fault:", 16)) {
+		} else if (is_event(ev, "iommu_sva_fault")) {
 			if (trace_is(line, "outcome", "minor"))
 				c->minor++;
 			else if (trace_is(line, "outcome", "access"))
@@ -277,15 +285,15 @@ static int tracefs_counts(char *text, struct iopf_counts *c)
 				c->skipped++;
 			else
 				c->other_outcomes++;
-		} else if (!strncmp(ev, "iommu_iopf_response:", 20)) {
+		} else if (is_event(ev, "iommu_iopf_response")) {
 			c->responses++;
 			c->success += trace_is(line, "code", "success");
 			c->invalid += trace_is(line, "code", "invalid");
 			c->failure += trace_is(line, "code", "failure");
 			c->zero_latency += trace_num(line, "latency_ns") <= 0;
-		} else if (!strncmp(ev, "iommu_iopf_flush:", 17)) {
+		} else if (is_event(ev, "iommu_iopf_flush")) {
 			c->flushes++;
-		} else if (!strncmp(ev, "iommu_iopf_drain:", 17)) {
+		} else if (is_event(ev, "iommu_iopf_drain")) {
 			c->drains++;
 		}
 	}
