@@ -178,6 +178,12 @@ build_kernel() {
 	sync_tree
 	configure "$flavor" "$out"
 	log "building $flavor kernel ($(nproc) jobs)"
+	compile "$out"
+}
+
+# bzImage and modules in OUT, modules installed in OUT/modroot
+compile() {
+	local out=$1
 	kmake "$out" -j"$(nproc)" bzImage modules
 	rm -rf "$out/modroot"
 	kmake "$out" INSTALL_MOD_PATH="$out/modroot" modules_install >/dev/null
@@ -213,10 +219,7 @@ build_first() {
 	mkdir -p "$out"
 	configure default "$out"
 	log "building the kernel of the first $n patches ($(nproc) jobs)"
-	kmake "$out" -j"$(nproc)" bzImage modules
-	rm -rf "$out/modroot"
-	kmake "$out" INSTALL_MOD_PATH="$out/modroot" modules_install >/dev/null
-	log "$(cat "$out/include/config/kernel.release"): $out/arch/x86/boot/bzImage"
+	compile "$out"
 }
 
 format_patch() {
