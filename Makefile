@@ -158,11 +158,16 @@ check-host:
 check-vm: $(BZIMAGE) tests
 	$(Q)tests/run-vm.sh
 
+# CHECK_FLAVORS: the kernels whose in-VM suites make check runs (CI adds
+# debug: KASAN, lockdep, kmemleak)
+CHECK_FLAVORS ?= default
+
 check:
 	$(Q)scripts/deps.sh -q
-	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)for f in $(CHECK_FLAVORS); do \
+		$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=$$f || exit 1; done
 	$(Q)$(MAKE) --no-print-directory tests $(BPFTOOL)
-	$(Q)tests/check.sh
+	$(Q)CHECK_FLAVORS="$(CHECK_FLAVORS)" tests/check.sh
 
 # --- demo, shell, bench -----------------------------------------------------
 

@@ -6,6 +6,10 @@
 #   scripts/kernel.sh build [FLAVOR]  tree + configure + bzImage + modules
 #   scripts/kernel.sh build-first N   the default kernel with only the first N
 #                                     patches, in build/first-N (benchmarks)
+#   scripts/kernel.sh build-rev REV NAME [FLAVOR]
+#                                     a kernel of any commit of the tree, in
+#                                     build/rev-NAME (e.g. the series with a
+#                                     fix reverted, to see its test fail)
 #   scripts/kernel.sh format-patch    kernel-patches/ from the tree's commits
 #   scripts/kernel.sh make OUT ARGS   make in the tree with O=OUT, as the build
 #                                     does ($IOPFKIT_KTREE: another tree)
@@ -191,11 +195,9 @@ compile() {
 }
 
 # The default kernel with only the first N patches of the series: what a
-# benchmark compares the full series against.  Its tree is a worktree of
-# the main one, and the layout under build/first-N mirrors build/ so that
-# ccache serves every object the two kernels share.
+# benchmark compares the full series against.
 build_first() {
-	local n=$1 total commit dir
+	local n=$1 total commit
 	case "$n" in ''|*[!0-9]*) die "build-first: N must be a patch count";; esac
 	sync_tree
 	total=$(git_tree rev-list --count base..HEAD)
@@ -205,7 +207,26 @@ build_first() {
 	else
 		commit=$(git_tree rev-list --reverse base..HEAD | sed -n "${n}p")
 	fi
-	dir=$build/first-$n
+	build_at "$commit" "$build/first-$n" default
+}
+
+# A kernel of commit REV of the tree, in build/rev-NAME.
+build_rev() {
+	local rev=$1 name=$2 flavor=${3:-default} commit
+	[ -n "$rev" ] && [ -n "$name" ] || die "build-rev: REV and NAME needed"
+	case "$name" in *[!A-Za-z0-9_.-]*) die "build-rev: bad NAME '$name'";; esac
+	case "$flavor" in default|debug) ;; *) die "unknown flavor $flavor";; esac
+	[ -d "$tree/.git" ] || die "no tree at $tree: run 'make kernel' first"
+	commit=$(git_tree rev-parse --verify -q "$rev^{commit}") ||
+		die "build-rev: no commit '$rev' in $tree"
+	build_at "$commit" "$build/rev-$name" "$flavor"
+}
+
+# Build COMMIT with FLAVOR in DIR: its tree is a worktree of the main one
+# in DIR/linux, objects in DIR/kbuild-FLAVOR; the layout mirrors build/,
+# so that ccache serves every object the kernels share.
+build_at() {
+	local commit=$1 dir=$2 flavor=$3
 	if [ -d "$dir/linux" ]; then
 		git -C "$dir/linux" checkout -q --detach "$commit"
 	else
@@ -213,12 +234,12 @@ build_first() {
 		git_tree worktree prune
 		git_tree worktree add -q --detach "$dir/linux" "$commit"
 	fi
-	log "first $n patches: $(git_tree log -1 --format='%h %s' "$commit")"
+	log "$(basename "$dir"): $(git_tree log -1 --format='%h %s' "$commit")"
 	build=$dir tree=$dir/linux
-	local out=$build/kbuild-default
+	local out=$build/kbuild-$flavor
 	mkdir -p "$out"
-	configure default "$out"
-	log "building the kernel of the first $n patches ($(nproc) jobs)"
+	configure "$flavor" "$out"
+	log "building the $flavor kernel in $out ($(nproc) jobs)"
 	compile "$out"
 }
 
@@ -242,7 +263,8 @@ case "${1:-}" in
 tree) sync_tree ;;
 build) build_kernel "${2:-default}" ;;
 build-first) build_first "${2:-}" ;;
+build-rev) build_rev "${2:-}" "${3:-}" "${4:-}" ;;
 format-patch) format_patch ;;
 make) shift; kmake "$@" ;;
-*) echo "usage: $0 {tree|build [default|debug]|build-first N|format-patch|make OUT ARGS...}" >&2; exit 2 ;;
+*) echo "usage: $0 {tree|build [default|debug]|build-first N|build-rev REV NAME [FLAVOR]|format-patch|make OUT ARGS...}" >&2; exit 2 ;;
 esac

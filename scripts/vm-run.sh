@@ -13,6 +13,9 @@
 #   -l, --log FILE    keep the guest console here (default build/vm/console.log)
 #   -m, --mem MB      guest memory (default 2048)
 #   -c, --cpus N      virtual CPUs (default 2)
+#   -i, --iommu intel an emulated Intel VT-d IOMMU in the machine, enabled
+#                     in the guest (intel_iommu=on); the guest sees
+#                     IOPFKIT_VM_IOMMU=intel
 #   -s, --shell       interactive shell instead of a command
 #   -h, --help
 #
@@ -28,6 +31,7 @@ flavor=${KERNEL_FLAVOR:-default}
 timeout=900
 mem=2048
 cpus=2
+iommu=
 shell=0
 log=
 kernel=
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
 	-l|--log) log=$2; shift 2 ;;
 	-m|--mem) mem=$2; shift 2 ;;
 	-c|--cpus) cpus=$2; shift 2 ;;
+	-i|--iommu) iommu=$2; shift 2 ;;
 	-s|--shell) shell=1; shift ;;
 	-h|--help) usage 0 ;;
 	--) shift; break ;;
@@ -56,6 +61,7 @@ done
 [ $shell = 1 ] || [ $# -gt 0 ] || { echo "vm-run: no command" >&2; usage 2; }
 case "$timeout" in ''|*[!0-9]*) echo "vm-run: bad timeout '$timeout'" >&2; exit 2;; esac
 case "$cpus" in ''|0|*[!0-9]*) echo "vm-run: bad CPU count '$cpus'" >&2; exit 2;; esac
+case "$iommu" in ''|intel) ;; *) echo "vm-run: unknown IOMMU '$iommu' (intel)" >&2; exit 2;; esac
 
 kbuild=${kbuild:-$build/kbuild-$flavor}
 kernel=${kernel:-$kbuild/arch/x86/boot/bzImage}
@@ -86,7 +92,7 @@ outlog=$(mktemp "$vm/out.XXXXXX")
 trap 'rm -f "$cmdfile" "$outlog"' EXIT
 {
 	echo "export IOPFKIT_VM=1 IOPFKIT_VM_OUT=$(printf %q "$out") IOPFKIT_BUILD=$(printf %q "$build")"
-	echo "export KERNEL_FLAVOR=$(printf %q "$flavor")"
+	echo "export KERNEL_FLAVOR=$(printf %q "$flavor") IOPFKIT_VM_IOMMU=$iommu"
 	# modules of the kernel under test: modprobe -d "$IOPFKIT_MODROOT" NAME
 	echo "export IOPFKIT_MODROOT=$(printf %q "$kbuild/modroot")"
 	echo "cd $(printf %q "$PWD") || exit 125"
@@ -100,6 +106,14 @@ append+=" iopfkit.cmd=$cmdfile iopfkit.out=$out iopfkit.shell=$shell"
 append+=" iopfkit.keep=$top:$build:$PWD"
 # KASAN and lockdep make a guest far slower; the debug flavor checks more
 [ "$flavor" = debug ] && append+=" kasan.fault=report"
+iommu_dev=()
+if [ "$iommu" = intel ]; then
+	# VT-d translating DMA for the guest's PCI devices; no interrupt
+	# remapping (it would need a split irqchip). QEMU wants the IOMMU
+	# before every other device.
+	append+=" intel_iommu=on"
+	iommu_dev=(-device intel-iommu,intremap=off)
+fi
 
 # q35, not pc: pc's ACPI computes the PCI interrupt routing in AML, which a
 # KASAN kernel under TCG interprets for ~25 s per PCI device, long enough
@@ -107,6 +121,7 @@ append+=" iopfkit.keep=$top:$build:$PWD"
 qemu=(qemu-system-x86_64 -machine ${IOPFKIT_QEMU_MACHINE:-q35} -cpu max -smp "$cpus" -m "$mem"
 	-no-reboot -display none -monitor none -nodefaults
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
+	"${iommu_dev[@]}"
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev local,id=hostout,path="$out",security_model=none,multidevs=remap

@@ -33,7 +33,7 @@ mkdir -p "$tmp/gen" && tar -C "$tmp/gen" -xJf "$IOPFKIT_KSRC_TAR"
 (cd "$IOPFKIT_PATCHES" && ls *.patch) > "$IOPFKIT_PATCHES/series"
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 7
 
 "$ks" tree > "$tmp/out" 2>&1
 if [ "$(g log --format=%s | tr '\n' '|')" = "file: four|file: two|Linux 6.12.117 (Debian linux-source-6.12 $(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null))|" ] &&
@@ -82,5 +82,20 @@ if ! "$ks" tree > "$tmp/out" 2>&1 && grep -q "patch 0003-.*does not apply" "$tmp
 else
 	ktap_print_msg "$(cat "$tmp/out")"
 	ktap_test_fail "a patch that does not apply stops the build and is named"
+fi
+
+# build-rev names what it cannot build, and creates nothing
+if ! "$ks" build-rev no-such-commit x > "$tmp/out" 2>&1 &&
+   grep -q "no commit 'no-such-commit'" "$tmp/out" && [ ! -e "$IOPFKIT_BUILD/rev-x" ]; then
+	ktap_test_pass "build-rev refuses a commit the tree does not have"
+else
+	ktap_print_msg "$(cat "$tmp/out")"
+	ktap_test_fail "build-rev refuses a commit the tree does not have"
+fi
+if ! "$ks" build-rev base ../x > "$tmp/out" 2>&1 && grep -q "bad NAME" "$tmp/out"; then
+	ktap_test_pass "build-rev refuses a NAME that is not a plain word"
+else
+	ktap_print_msg "$(cat "$tmp/out")"
+	ktap_test_fail "build-rev refuses a NAME that is not a plain word"
 fi
 ktap_finished

@@ -16,7 +16,7 @@ if [ ! -f "$top/build/kbuild-${KERNEL_FLAVOR:-default}/arch/x86/boot/bzImage" ];
 	ktap_print_totals
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 9
+ktap_set_plan 11
 
 # expect NAME STATUS [vm-run args...]
 expect() {
@@ -41,6 +41,9 @@ expect "a hung guest times out" 124 -t 15 -- sleep 600
 expect "bad arguments are a usage error" 2 -t soon -- true
 expect "a bad CPU count is a usage error" 2 -c 0 -- true
 expect "a missing build folder is a usage error" 2 -b "$tmp/none" -- true
+expect "an unknown IOMMU is a usage error" 2 -i amd -- true
+expect "-i intel boots with an enabled VT-d" 0 -i intel -t 120 -- sh -c \
+	'[ "$IOPFKIT_VM_IOMMU" = intel ] && [ -e /sys/class/iommu/dmar0 ]'
 expect "-c sets the guest's CPUs" 0 -c 1 -t 120 -- sh -c '[ "$(nproc)" = 1 ]'
 expect "-b boots the kernel and modules of a build folder" 0 -t 120 \
 	-b "$top/build/kbuild-${KERNEL_FLAVOR:-default}" -- \

@@ -89,6 +89,23 @@ static inline int swsva_dma(int fd, bool write, void *addr, size_t len,
 	return ret;
 }
 
+/* The counters of struct swsva_counters, in its order */
+#define SWSVA_COUNTER_FIELDS(X)						\
+	X(page_requests) X(groups) X(responses) X(resp_success)		\
+	X(resp_invalid) X(resp_failure) X(resp_lost) X(resp_unexpected)	\
+	X(retries) X(dma_ops) X(dma_errors) X(dma_bytes) X(in_flight)	\
+	X(binds) X(unbinds)
+
+/* *d = *b - *a, counter by counter */
+static inline void swsva_counters_delta(struct swsva_counters *d,
+					const struct swsva_counters *a,
+					const struct swsva_counters *b)
+{
+#define SWSVA_SUB(f) d->f = b->f - a->f;
+	SWSVA_COUNTER_FIELDS(SWSVA_SUB)
+#undef SWSVA_SUB
+}
+
 static inline int swsva_counters(int fd, struct swsva_counters *c)
 {
 	memset(c, 0, sizeof(*c));

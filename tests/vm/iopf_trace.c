@@ -83,19 +83,6 @@ static int raw_page_request(int fd, unsigned int pasid, void *addr,
 	return 0;
 }
 
-static void counters_delta(struct swsva_counters *d,
-			   const struct swsva_counters *a,
-			   const struct swsva_counters *b)
-{
-	const __u64 *from = &a->page_requests, *to = &b->page_requests;
-	__u64 *out = &d->page_requests;
-	size_t i, n = (sizeof(*d) - offsetof(struct swsva_counters,
-					     page_requests)) / sizeof(__u64);
-
-	for (i = 0; i < n; i++)
-		out[i] = to[i] - from[i];
-}
-
 /*
  * Bind; write WL_PAGES untouched pages (WL_PAGES minor faults); write one
  * group's worth of read-only pages (the first request fails the VMA check,
@@ -139,7 +126,7 @@ static void run_workload(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, swsva_unbind(fd));
 	ASSERT_EQ(0, swsva_counters(fd, &after));
 	close(fd);
-	counters_delta(&w->delta, &before, &after);
+	swsva_counters_delta(&w->delta, &before, &after);
 
 	/* the device's own view, which the events must match */
 	ASSERT_EQ(WL_PAGES + w->group_pages + WL_RAW_PAGES,
@@ -475,6 +462,115 @@ TEST_F(iopf_trace, bind_and_unbind_events_count_bond_references)
 	/* only the detach drains and flushes */
 	EXPECT_EQ(1, self->skel->bss->drains);
 	EXPECT_EQ(1, self->skel->bss->flushes);
+}
+
+/* Count the lines of one event in a trace text, with a field's value */
+static int count_events(const char *text, const char *event,
+			const char *field, const char *value)
+{
+	char pat[64];
+	const char *p = text;
+	int n = 0;
+
+	snprintf(pat, sizeof(pat), " %s: ", event);
+	while ((p = strstr(p, pat))) {
+		p += strlen(pat);
+		if (!field || trace_is(p, field, value))
+			n++;
+	}
+	return n;
+}
+
+/*
+ * A DMA to [vvar], a VM_IO | VM_PFNMAP mapping: the SVA handler refuses the
+ * request without calling the mapping's ->fault() (which WARNs when called
+ * from a kworker), and says so.
+ */
+TEST_F(iopf_trace, request_on_vvar_is_refused_as_io_pfnmap)
+{
+	const size_t page = sysconf(_SC_PAGESIZE);
+	unsigned long start = 0, end = 0;
+	char line[512], *text;
+	unsigned char *buf = malloc(page);
+	FILE *maps;
+	int fd;
+
+	maps = fopen("/proc/self/maps", "r");
+	ASSERT_NE(NULL, maps);
+	while (fgets(line, sizeof(line), maps))
+		if (strstr(line, "[vvar]") &&
+		    sscanf(line, "%lx-%lx", &start, &end) == 2)
+			break;
+	fclose(maps);
+	ASSERT_LT(0, start);
+	fd = swsva_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, swsva_bind(fd));
+	EXPECT_EQ(-EFAULT, swsva_dma(fd, false, (void *)start, page, buf, NULL));
+	close(fd);
+	free(buf);
+
+	text = read_file(INSTANCE "/trace", NULL);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(1, count_events(text, "iommu_sva_fault", NULL, NULL));
+	EXPECT_EQ(1, count_events(text, "iommu_sva_fault", "outcome",
+				  "io_pfnmap"));
+	EXPECT_EQ(1, count_events(text, "iommu_iopf_response", "code",
+				  "invalid"));
+	free(text);
+	EXPECT_EQ(1, self->skel->bss->sva_faults[IOPF_SVA_IO_PFNMAP]);
+}
+
+/*
+ * Partial requests queued while the PASID was bound, last request after
+ * the unbind: the refusal discards them, and the discard event counts them.
+ */
+TEST_F(iopf_trace, partial_requests_left_by_an_unbind_are_discarded)
+{
+	const size_t page = sysconf(_SC_PAGESIZE);
+	struct swsva_page_request req = {
+		.size = sizeof(req),
+		.flags = SWSVA_PAGE_REQUEST_NO_LAST,
+		.perm = SWSVA_PERM_READ,
+		.pages = 3,
+	};
+	unsigned char *mem = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const char *discard;
+	char *text;
+	int fd;
+
+	ASSERT_NE(MAP_FAILED, mem);
+	ASSERT_EQ(0, swsva_wait_idle(0, 10000));
+	fd = swsva_open(0);
+	ASSERT_LE(0, fd);
+	req.pasid = swsva_bind(fd);
+	ASSERT_LT(0, (int)req.pasid);
+	req.addr = (uintptr_t)mem;
+	ASSERT_EQ(0, ioctl(fd, SWSVA_IOC_PAGE_REQUEST, &req));
+	ASSERT_EQ(0, swsva_unbind(fd));
+	req.flags = 0;
+	req.pages = 1;
+	req.addr = (uintptr_t)mem + 3 * page;
+	ASSERT_EQ(0, ioctl(fd, SWSVA_IOC_PAGE_REQUEST, &req));
+	EXPECT_EQ(SWSVA_RESP_INVALID, req.response);
+	close(fd);
+
+	text = read_file(INSTANCE "/trace", NULL);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(4, count_events(text, "iommu_iopf_report", NULL, NULL));
+	EXPECT_EQ(1, count_events(text, "iommu_iopf_refuse", "reason",
+				  "no_handler"));
+	discard = strstr(text, " iommu_iopf_discard: ");
+	ASSERT_NE(NULL, discard);
+	EXPECT_EQ(3, trace_num(discard, "partial"));
+	EXPECT_EQ(0, trace_num(discard, "groups"));
+	/* discarded before the group's one response */
+	EXPECT_LT(discard, strstr(discard, " iommu_iopf_response: "));
+	EXPECT_EQ(1, count_events(text, "iommu_iopf_response", NULL, NULL));
+	EXPECT_EQ(0, count_events(text, "iommu_iopf_dispatch", NULL, NULL));
+	free(text);
+	munmap(mem, 4 * page);
 }
 
 TEST(every_event_has_its_documented_fields)
