@@ -641,16 +641,21 @@ static void start_slow_dma(struct __test_metadata *_metadata,
  * unbind does not wait with it (the hung-task detector would fire first);
  * the DMA ends ECANCELED, and the group is still answered once.
  */
-TEST_F(bound, unbind_does_not_wait_for_a_lost_response)
+static void unbind_while_the_device_waits(struct __test_metadata *_metadata,
+					  int fd, unsigned int delay_count,
+					  unsigned int delay_ms,
+					  unsigned int lose_count,
+					  unsigned int timeout_ms)
 {
 	struct slow_dma t;
 	pthread_t tid;
 	uint64_t t0;
 
-	ASSERT_EQ(0, swsva_set_faults(self->fd, 0, 0, 1, 60000));
-	start_slow_dma(_metadata, &t, self->fd, &tid);
+	ASSERT_EQ(0, swsva_set_faults(fd, delay_count, delay_ms, lose_count,
+				      timeout_ms));
+	start_slow_dma(_metadata, &t, fd, &tid);
 	t0 = swsva_now_ns();
-	EXPECT_EQ(0, swsva_unbind(self->fd));
+	EXPECT_EQ(0, swsva_unbind(fd));
 	EXPECT_GT(30000, elapsed_ms(t0));
 	pthread_join(tid, NULL);
 	EXPECT_EQ(-ECANCELED, t.ret);
@@ -658,20 +663,14 @@ TEST_F(bound, unbind_does_not_wait_for_a_lost_response)
 	EXPECT_GT(30000, t.ms);
 }
 
+TEST_F(bound, unbind_does_not_wait_for_a_lost_response)
+{
+	unbind_while_the_device_waits(_metadata, self->fd, 0, 0, 1, 60000);
+}
+
 TEST_F(bound, unbind_does_not_wait_for_a_delayed_response)
 {
-	struct slow_dma t;
-	pthread_t tid;
-	uint64_t t0;
-
-	ASSERT_EQ(0, swsva_set_faults(self->fd, 1, 60000, 0, 0));
-	start_slow_dma(_metadata, &t, self->fd, &tid);
-	t0 = swsva_now_ns();
-	EXPECT_EQ(0, swsva_unbind(self->fd));
-	EXPECT_GT(30000, elapsed_ms(t0));
-	pthread_join(tid, NULL);
-	EXPECT_EQ(-ECANCELED, t.ret);
-	EXPECT_GT(30000, t.ms);
+	unbind_while_the_device_waits(_metadata, self->fd, 1, 60000, 0, 0);
 }
 
 TEST(endpoint_removal_does_not_wait_for_a_lost_response)
