@@ -172,19 +172,29 @@ check:
 # --- demo, shell, bench -----------------------------------------------------
 
 # bench-tracepoints compares against the kernel of the first BENCH_BASE
-# patches: the series before the tracepoint patches (0005-0009)
-BENCH_BASE ?= 4
+# patches: the series before the first patch that adds iommu trace events
+BENCH_BASE ?= $(shell n=0; for p in $$(sed -e 's/\#.*//' kernel-patches/series); do \
+	grep -q '^+++ b/include/trace/events/iommu.h' kernel-patches/$$p && break; \
+	n=$$((n + 1)); done; echo $$n)
+# Guest time of the benchmarks: QEMU -icount shift (deterministic), and the
+# wall-clock runs beside them
+BENCH_ICOUNT ?= 3
 
 bench: bench-swsva bench-tracepoints
 
 bench-swsva: $(BZIMAGE) $(BENCHES)
-	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -t 1800 -- scripts/bench.sh
+	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -c 1 -d $(BENCH_ICOUNT) -t 1800 -- \
+		scripts/bench.sh icount
+	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -t 1800 -- scripts/bench.sh wall
 
 bench-tracepoints: $(BENCHES)
 	$(Q)scripts/deps.sh -q
 	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
 	$(Q)scripts/kernel.sh build-first $(BENCH_BASE)
-	$(Q)scripts/bench-tracepoints.sh $(BENCH_BASE)
+	$(Q)BENCH_ICOUNT=$(BENCH_ICOUNT) BENCH_BOOTS=$${BENCH_BOOTS:-3} \
+		scripts/bench-tracepoints.sh $(BENCH_BASE)
+	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-5} \
+		scripts/bench-tracepoints.sh $(BENCH_BASE)
 
 demo:
 	$(Q)scripts/deps.sh -q

@@ -13,6 +13,11 @@
 # over boots, and the ratios to base in the same run.  "vs cpu" divides
 # the device's rate by the CPU's first-touch rate measured in the same
 # boot, which cancels most of the boot-to-boot noise.
+#
+# BENCH_ICOUNT=N (the default, 3) runs the guests with QEMU's -icount
+# shift=N,sleep=off: guest time counts instructions, so a figure repeats
+# from boot to boot to 0.1% whatever the host does, and ratios resolve
+# effects of 1%.  BENCH_ICOUNT= (empty) runs them on the wall clock.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
@@ -21,11 +26,14 @@ boots=${BENCH_BOOTS:-5}
 mib=${BENCH_MIB:-32}
 rounds=${BENCH_ROUNDS:-3}
 cpus=${BENCH_CPUS:-1}
+icount=${BENCH_ICOUNT-3}
+mode=${icount:+icount}
+mode=${mode:-wall}
 base_kbuild=$build/first-$base_n/kbuild-default
 full_kbuild=$build/kbuild-default
 out=$build/vm/out
-raw=$out/bench-tracepoints.raw
-table=$out/bench-tracepoints.txt
+raw=$out/bench-tracepoints-$mode.raw
+table=$out/bench-tracepoints-$mode.txt
 
 mkdir -p "$out"
 : > "$raw"
@@ -33,8 +41,9 @@ for ((i = 1; i <= boots; i++)); do
 	for kind in base off on; do
 		kb=$full_kbuild
 		[ $kind = base ] && kb=$base_kbuild
-		echo "bench-tracepoints: boot $i/$boots, $kind" >&2
-		"$top/scripts/vm-run.sh" -b "$kb" -c "$cpus" -t 900 -l "$build/vm/console-bench.log" -- \
+		echo "bench-tracepoints ($mode): boot $i/$boots, $kind" >&2
+		"$top/scripts/vm-run.sh" -b "$kb" -c "$cpus" ${icount:+-d "$icount"} \
+			-t 900 -l "$build/vm/console-bench.log" -- \
 			"$top/scripts/bench-tracepoints-guest.sh" "$kind" "$mib" "$rounds" |
 			sed -n "s/^result /$kind /p" >> "$raw"
 	done
@@ -50,6 +59,11 @@ quantile() {
 }
 
 {
+	if [ "$mode" = icount ]; then
+		echo "# guest time: QEMU -icount shift=$icount,sleep=off (deterministic)"
+	else
+		echo "# guest time: wall clock (QEMU TCG on a shared host)"
+	fi
 	echo "# iommu trace events: swsva-bench -s $mib -r $rounds, $boots boots of each, in turn, $cpus vCPU(s)"
 	echo "# base: first $base_n patches ($(git -C "$build/first-$base_n/linux" log -1 --format=%s))"
 	echo "# off/on: full series ($(git -C "$build/linux" rev-list --count base..HEAD) patches), iommu events off/on"

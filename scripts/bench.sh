@@ -6,9 +6,10 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
-out=${IOPFKIT_VM_OUT:-/tmp}/bench.txt
+mode=${1:-wall}
+out=${IOPFKIT_VM_OUT:-/tmp}/bench-$mode.txt
 {
-	echo "# kernel $(uname -r), $(nproc) vCPUs, QEMU TCG"
+	echo "# kernel $(uname -r), $(nproc) vCPUs, QEMU TCG, guest time: $mode${IOPFKIT_VM_ICOUNT:+ (-icount shift=$IOPFKIT_VM_ICOUNT,sleep=off)}"
 	for g in 1 8; do
 		"$build/bench/swsva-bench" -s 64 -r 5 -g "$g"
 		echo

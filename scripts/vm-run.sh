@@ -13,6 +13,10 @@
 #   -l, --log FILE    keep the guest console here (default build/vm/console.log)
 #   -m, --mem MB      guest memory (default 2048)
 #   -c, --cpus N      virtual CPUs (default 2)
+#   -d, --icount N    deterministic guest time: QEMU's -icount shift=N,
+#                     sleep=off makes guest time a function of the
+#                     instructions run (2^N ns each), not of the host's
+#                     load; benchmark ratios then repeat to 0.1%
 #   -i, --iommu intel an emulated Intel VT-d IOMMU in the machine, enabled
 #                     in the guest (intel_iommu=on); the guest sees
 #                     IOPFKIT_VM_IOMMU=intel
@@ -31,6 +35,7 @@ flavor=${KERNEL_FLAVOR:-default}
 timeout=900
 mem=2048
 cpus=2
+icount=
 iommu=
 shell=0
 log=
@@ -51,6 +56,7 @@ while [ $# -gt 0 ]; do
 	-m|--mem) mem=$2; shift 2 ;;
 	-c|--cpus) cpus=$2; shift 2 ;;
 	-i|--iommu) iommu=$2; shift 2 ;;
+	-d|--icount) icount=$2; shift 2 ;;
 	-s|--shell) shell=1; shift ;;
 	-h|--help) usage 0 ;;
 	--) shift; break ;;
@@ -62,6 +68,7 @@ done
 case "$timeout" in ''|*[!0-9]*) echo "vm-run: bad timeout '$timeout'" >&2; exit 2;; esac
 case "$cpus" in ''|0|*[!0-9]*) echo "vm-run: bad CPU count '$cpus'" >&2; exit 2;; esac
 case "$iommu" in ''|intel) ;; *) echo "vm-run: unknown IOMMU '$iommu' (intel)" >&2; exit 2;; esac
+case "$icount" in ''|[0-9]|10) ;; *) echo "vm-run: bad icount shift '$icount' (0-10)" >&2; exit 2;; esac
 
 kbuild=${kbuild:-$build/kbuild-$flavor}
 kernel=${kernel:-$kbuild/arch/x86/boot/bzImage}
@@ -92,7 +99,7 @@ outlog=$(mktemp "$vm/out.XXXXXX")
 trap 'rm -f "$cmdfile" "$outlog"' EXIT
 {
 	echo "export IOPFKIT_VM=1 IOPFKIT_VM_OUT=$(printf %q "$out") IOPFKIT_BUILD=$(printf %q "$build")"
-	echo "export KERNEL_FLAVOR=$(printf %q "$flavor") IOPFKIT_VM_IOMMU=$iommu"
+	echo "export KERNEL_FLAVOR=$(printf %q "$flavor") IOPFKIT_VM_IOMMU=$iommu IOPFKIT_VM_ICOUNT=$icount"
 	# modules of the kernel under test: modprobe -d "$IOPFKIT_MODROOT" NAME
 	echo "export IOPFKIT_MODROOT=$(printf %q "$kbuild/modroot")"
 	echo "cd $(printf %q "$PWD") || exit 125"
@@ -122,6 +129,7 @@ qemu=(qemu-system-x86_64 -machine ${IOPFKIT_QEMU_MACHINE:-q35} -cpu max -smp "$c
 	-no-reboot -display none -monitor none -nodefaults
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 	"${iommu_dev[@]}"
+	${icount:+-icount "shift=$icount,sleep=off"}
 	-fsdev local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev local,id=hostout,path="$out",security_model=none,multidevs=remap

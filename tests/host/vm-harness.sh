@@ -16,7 +16,7 @@ if [ ! -f "$top/build/kbuild-${KERNEL_FLAVOR:-default}/arch/x86/boot/bzImage" ];
 	ktap_print_totals
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 11
+ktap_set_plan 13
 
 # expect NAME STATUS [vm-run args...]
 expect() {
@@ -42,6 +42,9 @@ expect "bad arguments are a usage error" 2 -t soon -- true
 expect "a bad CPU count is a usage error" 2 -c 0 -- true
 expect "a missing build folder is a usage error" 2 -b "$tmp/none" -- true
 expect "an unknown IOMMU is a usage error" 2 -i amd -- true
+expect "an icount shift out of range is a usage error" 2 -d 11 -- true
+expect "-d runs the guest on instruction-counted time" 0 -d 3 -c 1 -t 120 -- \
+	sh -c '[ "$IOPFKIT_VM_ICOUNT" = 3 ] && [ "$(nproc)" = 1 ]'
 expect "-i intel boots with an enabled VT-d" 0 -i intel -t 120 -- sh -c \
 	'[ "$IOPFKIT_VM_IOMMU" = intel ] && [ -e /sys/class/iommu/dmar0 ]'
 expect "-c sets the guest's CPUs" 0 -c 1 -t 120 -- sh -c '[ "$(nproc)" = 1 ]'
