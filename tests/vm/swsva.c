@@ -13,7 +13,7 @@
 
 #include "kselftest_harness.h"
 #include "../lib/file_util.h"
-#include "../lib/swsva_util.h"
+#include "../lib/swsva_fixture.h"
 
 static size_t page_size;
 
@@ -64,13 +64,7 @@ FIXTURE(swsva) {
 
 FIXTURE_SETUP(swsva)
 {
-	page_size = sysconf(_SC_PAGESIZE);
-	ASSERT_EQ(0, swsva_load_module(NULL));
-	self->fd = swsva_open(0);
-	ASSERT_LE(0, self->fd);
-	self->pasid = swsva_bind(self->fd);
-	ASSERT_LT(0, self->pasid) TH_LOG("bind: %s", strerror(-self->pasid));
-	ASSERT_EQ(0, swsva_counters(self->fd, &self->start));
+	SWSVA_SETUP_BOUND(self);
 }
 
 FIXTURE_TEARDOWN(swsva)

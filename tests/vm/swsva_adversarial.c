@@ -15,7 +15,7 @@
 
 #include "kselftest_harness.h"
 #include "../lib/file_util.h"
-#include "../lib/swsva_util.h"
+#include "../lib/swsva_fixture.h"
 
 #define offsetofend(T, m) (offsetof(T, m) + sizeof(((T *)0)->m))
 
@@ -237,13 +237,7 @@ FIXTURE(bound) {
 
 FIXTURE_SETUP(bound)
 {
-	page_size = sysconf(_SC_PAGESIZE);
-	ASSERT_EQ(0, swsva_load_module(NULL));
-	self->fd = swsva_open(0);
-	ASSERT_LE(0, self->fd);
-	self->pasid = swsva_bind(self->fd);
-	ASSERT_LT(0, self->pasid) TH_LOG("bind: %s", strerror(-self->pasid));
-	ASSERT_EQ(0, swsva_counters(self->fd, &self->start));
+	SWSVA_SETUP_BOUND(self);
 }
 
 FIXTURE_TEARDOWN(bound)
