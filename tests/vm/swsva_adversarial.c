@@ -763,4 +763,43 @@ TEST_F(bound, dmas_racing_an_unbind_are_counted_once)
 	EXPECT_LT(0, l.canceled + l.notconn);
 }
 
+/*
+ * The counters of a request's own group are final when the request
+ * returns: no read of them has to wait.  Each round posts a group that
+ * the core answers at once (no handler) and one that the SVA handler
+ * answers from its workqueue, and reads the counters right after each.
+ */
+TEST_F(bound, counters_are_final_when_a_request_returns)
+{
+	unsigned char *mem = map_anon(page_size);
+	struct swsva_counters a, b, d;
+	int round, bad = 0;
+
+	ASSERT_NE(NULL, mem);
+	mem[0] = 1;
+	for (round = 0; round < 10000; round++) {
+		bool bound_pasid = round & 1;
+		__u32 pasid = bound_pasid ? self->pasid :
+					    (1 << SWSVA_PASID_BITS) - 1;
+
+		ASSERT_EQ(0, swsva_counters(self->fd, &a));
+		ASSERT_EQ(0, raw_request(self->fd, pasid, mem, 1, 0, NULL));
+		ASSERT_EQ(0, swsva_counters(self->fd, &b));
+		swsva_counters_delta(&d, &a, &b);
+		if (d.groups != 1 || d.responses != 1 || d.in_flight != 0 ||
+		    d.resp_success != bound_pasid ||
+		    d.resp_invalid != !bound_pasid) {
+			if (!bad++)
+				TH_LOG("round %d: groups %lld responses %lld in_flight %lld success %lld invalid %lld",
+				       round, (long long)d.groups,
+				       (long long)d.responses,
+				       (long long)d.in_flight,
+				       (long long)d.resp_success,
+				       (long long)d.resp_invalid);
+		}
+	}
+	EXPECT_EQ(0, bad);
+	munmap(mem, page_size);
+}
+
 TEST_HARNESS_MAIN
