@@ -2,8 +2,11 @@
 /*
  * The values the iommu trace events carry (Documentation/trace/
  * events-iommu.rst in the kernel series), for BPF programs and tools alike.
- * They mirror enums of include/linux/iommu.h that user space does not see;
- * the names are ours so that BPF code can include this next to vmlinux.h.
+ * They mirror the tracing-only enums of the kernel's
+ * include/trace/events/iommu.h, and macros of include/linux/iommu.h,
+ * which neither user space nor vmlinux.h sees; the names are ours so that
+ * BPF code can include this next to vmlinux.h.  The event formats are not
+ * a stable ABI: tools read them through BTF with CO-RE.
  */
 #ifndef IOPFKIT_IOPF_EVENTS_H
 #define IOPFKIT_IOPF_EVENTS_H
@@ -31,7 +34,10 @@ enum iopf_sva_outcome {
 	IOPF_NR_SVA_OUTCOMES,
 };
 
-/* enum iommu_iopf_kind: iommu_iopf_dispatch's kind */
+/*
+ * enum iommu_iopf_handler: iommu_iopf_dispatch's handler, which the kernel
+ * derives from the domain type (iommu_iopf_handler_of())
+ */
 enum iopf_handler_kind {
 	IOPF_HANDLER_OTHER,
 	IOPF_HANDLER_SVA,
@@ -46,6 +52,12 @@ enum iopf_response_code {
 	IOPF_RESP_FAILURE,
 	IOPF_NR_RESP_CODES,
 };
+
+/*
+ * iommu_domain::type of an SVA domain (IOMMU_DOMAIN_SVA). Only then is
+ * iommu_domain::mm, a union member, the bound address space.
+ */
+#define IOPF_DOMAIN_SVA		(1U << 4)
 
 /* iommu_fault_page_request::flags */
 #define IOPF_FLAG_PASID_VALID	(1U << 0)

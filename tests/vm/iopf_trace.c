@@ -24,24 +24,23 @@
 #define INSTANCE	TRACEFS "/instances/iopfkit_test"
 
 /* Each event and the fields Documentation/trace/events-iommu.rst lists */
-static const char *const event_fields[][9] = {
-	{ "iommu_sva_bind", "device", "pasid", "mm", "domain", "refs", "ret",
-	  "tgid", "comm" },
-	{ "iommu_sva_unbind", "device", "pasid", "mm", "domain", "refs",
-	  "tgid", "comm" },
+static const char *const event_fields[][12] = {
+	{ "iommu_sva_bind", "device", "pasid", "mm", "domain", "refs", "ret" },
+	{ "iommu_sva_unbind", "device", "pasid", "mm", "domain", "refs" },
 	{ "iommu_iopf_report", "device", "pasid", "grpid", "addr", "perm",
 	  "flags" },
 	{ "iommu_iopf_refuse", "device", "pasid", "grpid", "addr", "last",
 	  "reason" },
 	{ "iommu_iopf_dispatch", "device", "pasid", "grpid", "nr_faults",
-	  "kind", "domain" },
+	  "handler", "domain" },
 	{ "iommu_sva_fault", "device", "pasid", "grpid", "addr", "perm",
-	  "outcome", "access", "vm_flags" },
+	  "outcome", "access", "vm_flags", "result", "code", "mm" },
 	{ "iommu_iopf_response", "device", "pasid", "grpid", "code",
 	  "latency_ns" },
 	{ "iommu_iopf_flush", "device", "pending", "duration_ns" },
 	{ "iommu_iopf_discard", "device", "partial", "groups" },
-	{ "iommu_iopf_drain", "device", "pasid", "duration_ns" },
+	{ "iommu_remove_dev_pasid", "device", "pasid", "domain",
+	  "duration_ns" },
 };
 
 /* What one consumer saw of the workload */
@@ -52,7 +51,7 @@ struct iopf_counts {
 	long long dispatches, dispatches_sva, dispatched_faults;
 	long long minor, access, skipped, other_outcomes;
 	long long responses, success, invalid, failure, zero_latency;
-	long long flushes, drains;
+	long long flushes, removes;
 };
 
 /* The known workload and what the device counted while it ran */
@@ -180,7 +179,7 @@ static void check_counts(struct __test_metadata *_metadata, const char *who,
 	EXPECT_EQ(d->resp_failure, c->failure) TH_LOG("%s: failure", who);
 	EXPECT_EQ(0, c->zero_latency) TH_LOG("%s: responses without latency", who);
 
-	EXPECT_EQ(1, c->drains) TH_LOG("%s: drains", who);
+	EXPECT_EQ(1, c->removes) TH_LOG("%s: PASID removals", who);
 	EXPECT_EQ(1, c->flushes) TH_LOG("%s: flushes", who);
 }
 
@@ -222,6 +221,17 @@ static bool is_event(const char *ev, const char *name)
 	return !strncmp(ev, name, n) && ev[n] == ':';
 }
 
+/* The common_pid of a trace line: "comm-pid [cpu] ...", comm may hold '-' */
+static long long trace_pid(const char *line)
+{
+	const char *end = strstr(line, " [");
+	const char *p = end;
+
+	while (p && p > line && p[-1] != '-')
+		p--;
+	return p && p > line ? strtoll(p, NULL, 10) : -1;
+}
+
 /* Count the events of a tracefs "trace" file into @c; -1 on lost events */
 static int tracefs_counts(char *text, struct iopf_counts *c)
 {
@@ -248,7 +258,8 @@ static int tracefs_counts(char *text, struct iopf_counts *c)
 			c->binds++;
 			c->bind_pasid = trace_num(line, "pasid");
 			c->bind_refs = trace_num(line, "refs");
-			c->bind_tgid = trace_num(line, "tgid");
+			/* the binding thread is the main one: pid == tgid */
+			c->bind_tgid = trace_pid(line);
 		} else if (is_event(ev, "iommu_sva_unbind")) {
 			c->unbinds++;
 			c->unbind_refs = trace_num(line, "refs");
@@ -280,8 +291,8 @@ static int tracefs_counts(char *text, struct iopf_counts *c)
 			c->zero_latency += trace_num(line, "latency_ns") <= 0;
 		} else if (is_event(ev, "iommu_iopf_flush")) {
 			c->flushes++;
-		} else if (is_event(ev, "iommu_iopf_drain")) {
-			c->drains++;
+		} else if (is_event(ev, "iommu_remove_dev_pasid")) {
+			c->removes++;
 		}
 	}
 	return 0;
@@ -319,7 +330,7 @@ static void bpf_counts(const struct iopf_trace_bpf *skel, struct iopf_counts *c)
 	c->failure = b->response_codes[IOPF_RESP_FAILURE];
 	c->zero_latency = b->responses_zero_latency;
 	c->flushes = b->flushes;
-	c->drains = b->drains;
+	c->removes = b->removes;
 }
 
 /* A tracefs instance with every iommu event on, and the tp_btf programs */
@@ -351,6 +362,7 @@ FIXTURE_TEARDOWN(iopf_trace)
 
 TEST_F(iopf_trace, tracefs_and_tp_btf_counts_equal_the_device_counters)
 {
+	const char *remove, *flush;
 	struct iopf_counts c;
 	struct workload w;
 	char *text;
@@ -359,6 +371,15 @@ TEST_F(iopf_trace, tracefs_and_tp_btf_counts_equal_the_device_counters)
 
 	text = read_file(INSTANCE "/trace", NULL);
 	ASSERT_NE(NULL, text);
+	/* the removal ends the PASID: its flush inside, every request before */
+	remove = strstr(text, ": iommu_remove_dev_pasid: ");
+	flush = strstr(text, ": iommu_iopf_flush: ");
+	ASSERT_NE(NULL, remove);
+	ASSERT_NE(NULL, flush);
+	EXPECT_LT(flush, remove);
+	EXPECT_EQ(w.pasid, trace_num(remove, "pasid"));
+	EXPECT_EQ(NULL, strstr(remove, ": iommu_iopf_"));
+	EXPECT_EQ(NULL, strstr(remove, ": iommu_sva_fault: "));
 	ASSERT_EQ(0, tracefs_counts(text, &c)) TH_LOG("tracefs lost events");
 	free(text);
 	check_counts(_metadata, "tracefs", &c, &w);
@@ -369,7 +390,8 @@ TEST_F(iopf_trace, tracefs_and_tp_btf_counts_equal_the_device_counters)
 	EXPECT_EQ(1, self->skel->bss->binds_mm_is_current);
 	EXPECT_EQ(c.dispatches, self->skel->bss->dispatches_bound_mm);
 	EXPECT_EQ(c.dispatched_faults, self->skel->bss->sva_faults_bound_mm);
-	EXPECT_EQ(w.pasid, self->skel->bss->drain_pasid);
+	EXPECT_EQ(w.pasid, self->skel->bss->remove_pasid);
+	EXPECT_EQ(1, self->skel->bss->removes_of_bound_mm);
 }
 
 TEST_F(iopf_trace, unbound_pasid_request_is_refused_and_answered_once)
@@ -446,7 +468,7 @@ TEST_F(iopf_trace, bind_and_unbind_events_count_bond_references)
 			continue;
 		ASSERT_GT(4, n);
 		EXPECT_EQ(pasid, trace_num(line, "pasid"));
-		EXPECT_EQ(getpid(), trace_num(line, "tgid"));
+		EXPECT_EQ(getpid(), trace_pid(line));
 		refs[n++] = trace_num(line, "refs");
 	}
 	free(text);
@@ -459,8 +481,8 @@ TEST_F(iopf_trace, bind_and_unbind_events_count_bond_references)
 	EXPECT_EQ(2, self->skel->bss->binds_ok);
 	EXPECT_EQ(2, self->skel->bss->unbinds);
 	EXPECT_EQ(1, self->skel->bss->unbinds_last);
-	/* only the detach drains and flushes */
-	EXPECT_EQ(1, self->skel->bss->drains);
+	/* only the detach removes the PASID, drains and flushes */
+	EXPECT_EQ(1, self->skel->bss->removes);
 	EXPECT_EQ(1, self->skel->bss->flushes);
 }
 
@@ -573,10 +595,72 @@ TEST_F(iopf_trace, partial_requests_left_by_an_unbind_are_discarded)
 	munmap(mem, 4 * page);
 }
 
+/*
+ * PASIDs are signed in the events: the filter a user writes for "no
+ * PASID" is accepted, and selects nothing in a workload where every
+ * request has one.
+ */
+TEST_F(iopf_trace, pasid_filter_takes_minus_one)
+{
+	struct workload w;
+	char *text;
+
+	ASSERT_EQ(0, write_file(INSTANCE "/events/iommu/iommu_iopf_report/filter",
+				"pasid == -1"));
+	ASSERT_EQ(0, write_file(INSTANCE "/events/iommu/iommu_iopf_response/filter",
+				"pasid != -1"));
+	run_workload(_metadata, &w);
+	text = read_file(INSTANCE "/trace", NULL);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(0, count_events(text, "iommu_iopf_report", NULL, NULL));
+	EXPECT_EQ(w.delta.responses,
+		  count_events(text, "iommu_iopf_response", NULL, NULL));
+	free(text);
+	/* the tp_btf programs see every event, filters are tracefs's */
+	EXPECT_EQ(w.delta.page_requests, self->skel->bss->reports);
+}
+
+/* The fields of an event's format file after the common ones */
+struct format_field {
+	char name[32];
+	int offset, size;
+};
+
+static int format_fields(const char *format, struct format_field *f, int max)
+{
+	const char *p = format;
+	int n = 0;
+
+	while ((p = strstr(p, "field:")) && n < max) {
+		const char *semi = strchr(p, ';'), *name = semi;
+
+		if (!semi)
+			break;
+		while (name > p && name[-1] != ' ' && name[-1] != '*')
+			name--;
+		p = semi;
+		if (!strncmp(name, "common_", 7))
+			continue;
+		snprintf(f[n].name, sizeof(f[n].name), "%.*s",
+			 (int)(strcspn(name, "[;")), name);
+		f[n].offset = atoi(strstr(p, "offset:") + 7);
+		f[n].size = atoi(strstr(p, "size:") + 5);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Exactly the documented fields, laid out without holes, and an output
+ * format that perf and trace-cmd can decode: every enum symbol that
+ * TP_printk() uses was replaced by its value (TRACE_DEFINE_ENUM).
+ */
 TEST(every_event_has_its_documented_fields)
 {
 	char path[256], *format, field[64], array[64];
+	struct format_field ff[16];
 	size_t i, f;
+	int n, k;
 
 	for (i = 0; i < ARRAY_SIZE(event_fields); i++) {
 		snprintf(path, sizeof(path), TRACEFS "/events/iommu/%s/format",
@@ -590,6 +674,19 @@ TEST(every_event_has_its_documented_fields)
 				TH_LOG("%s has no field %s", event_fields[i][0],
 				       event_fields[i][f]);
 		}
+		n = format_fields(format, ff, ARRAY_SIZE(ff));
+		EXPECT_EQ(f - 1, n) TH_LOG("%s: %d fields, %zu documented",
+					   event_fields[i][0], n, f - 1);
+		for (k = 1; k < n; k++) {
+			/* braces: TH_LOG() runs after the EXPECT statement */
+			EXPECT_EQ(ff[k - 1].offset + ff[k - 1].size, ff[k].offset)
+				TH_LOG("%s: hole before %s", event_fields[i][0],
+				       ff[k].name);
+		}
+		EXPECT_EQ(NULL, strstr(strstr(format, "print fmt:"), "IOMMU_"))
+			TH_LOG("%s: enum left in its format", event_fields[i][0]);
+		EXPECT_EQ(NULL, strstr(strstr(format, "print fmt:"), "VM_FAULT_"))
+			TH_LOG("%s: enum left in its format", event_fields[i][0]);
 		free(format);
 	}
 }

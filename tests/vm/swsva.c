@@ -796,9 +796,10 @@ TEST(endpoints_probe_on_the_software_iommu)
 	int ep;
 
 	ASSERT_EQ(0, swsva_load_module(NULL));
-	if (hw && !strcmp(hw, "intel"))
+	if (hw && !strcmp(hw, "intel")) {
 		ASSERT_EQ(0, access("/sys/class/iommu/dmar0", F_OK))
 			TH_LOG("booted with VT-d, but no dmar0");
+	}
 	for (ep = 0; ep < 2; ep++) {
 		snprintf(path, sizeof(path),
 			 "/sys/bus/swsva/devices/swsva%d/iommu", ep);

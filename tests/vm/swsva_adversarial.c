@@ -396,9 +396,10 @@ TEST_F(bound, partial_requests_of_an_unbound_pasid_are_dropped)
 	EXPECT_EQ(0, req.grpid);
 	EXPECT_EQ(SWSVA_RESP_SUCCESS, req.response);
 	EXPECT_TRUE(page_resident(mem + 3 * page_size));
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 3; i++) {
 		EXPECT_FALSE(page_resident(mem + i * page_size))
 			TH_LOG("page %d of the dropped partial requests", i);
+	}
 	ASSERT_EQ(0, swsva_counters(self->fd, &c));
 	EXPECT_EQ(5, DELTA(self, c, page_requests));
 	/* the incomplete group expects no response */

@@ -20,7 +20,7 @@ __u64 refusals[IOPF_NR_REFUSALS], refusals_last;
 __u64 dispatches, dispatches_sva, dispatched_faults, dispatches_bound_mm;
 __u64 sva_faults[IOPF_NR_SVA_OUTCOMES], sva_faults_bound_mm;
 __u64 responses, response_codes[IOPF_NR_RESP_CODES], responses_zero_latency;
-__u64 flushes, drains, drain_pasid;
+__u64 flushes, removes, remove_pasid, removes_of_bound_mm;
 
 /* mm of the last successful bind: the one every fault must resolve in */
 struct mm_struct *bound_mm;
@@ -42,7 +42,8 @@ int BPF_PROG(on_bind, struct device *dev, struct mm_struct *mm, u32 pasid,
 	if (task->mm == mm)
 		__sync_fetch_and_add(&binds_mm_is_current, 1);
 	/* the domain of an SVA bond is the mm's: follow it through BTF */
-	bound_mm = domain->mm;
+	if (domain->type == IOPF_DOMAIN_SVA)
+		bound_mm = domain->mm;
 	return 0;
 }
 
@@ -84,8 +85,10 @@ int BPF_PROG(on_dispatch, struct device *dev, struct iopf_group *group)
 
 	__sync_fetch_and_add(&dispatches, 1);
 	__sync_fetch_and_add(&dispatched_faults, group->fault_count);
-	if ((int)domain->iopf_kind == IOPF_HANDLER_SVA)
-		__sync_fetch_and_add(&dispatches_sva, 1);
+	/* mm is a union member: read it for SVA domains only */
+	if (domain->type != IOPF_DOMAIN_SVA)
+		return 0;
+	__sync_fetch_and_add(&dispatches_sva, 1);
 	if (domain->mm == bound_mm)
 		__sync_fetch_and_add(&dispatches_bound_mm, 1);
 	return 0;
@@ -126,11 +129,14 @@ int BPF_PROG(on_flush, struct device *dev, unsigned int pending,
 	return 0;
 }
 
-SEC("tp_btf/iommu_iopf_drain")
-int BPF_PROG(on_drain, struct device *dev, u32 pasid, u64 duration_ns)
+SEC("tp_btf/iommu_remove_dev_pasid")
+int BPF_PROG(on_remove, struct device *dev, ioasid_t pasid,
+	     struct iommu_domain *domain, u64 duration_ns)
 {
-	__sync_fetch_and_add(&drains, 1);
-	drain_pasid = pasid;
+	__sync_fetch_and_add(&removes, 1);
+	remove_pasid = pasid;
+	if (domain->type == IOPF_DOMAIN_SVA && domain->mm == bound_mm)
+		__sync_fetch_and_add(&removes_of_bound_mm, 1);
 	return 0;
 }
 
