@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <bpf/libbpf.h>
@@ -814,6 +815,159 @@ TEST_F_TIMEOUT(bpftrace, counts_the_events, 600)
 	EXPECT_EQ(w.delta.responses, bpftrace_value(out, "@responses"));
 	EXPECT_EQ(w.delta.responses, bpftrace_value(out, "@by_device[swsva0]"));
 	EXPECT_EQ(0, bpftrace_value(out, "@zero_latency"));
+}
+
+#define PERF	"/usr/bin/perf"
+
+/* Run @argv with stdout and stderr into @out; returns its wait status */
+static int run_capture(char *const argv[], char *out, size_t size)
+{
+	int pipefd[2], status;
+	size_t len = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		close(pipefd[0]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	while (len < size - 1 &&
+	       (n = read(pipefd[0], out + len, size - 1 - len)) > 0)
+		len += n;
+	out[len] = '\0';
+	close(pipefd[0]);
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return status;
+}
+
+/* Send a command to perf's control fifo and wait for its ack */
+static int perf_control(int ctl, int ack, const char *cmd)
+{
+	char buf[16] = "";
+
+	if (write(ctl, cmd, strlen(cmd)) != (ssize_t)strlen(cmd))
+		return -1;
+	if (read(ack, buf, sizeof(buf) - 1) <= 0)
+		return -1;
+	return strncmp(buf, "ack", 3) ? -1 : 0;
+}
+
+/*
+ * perf, a client none of us wrote, formats the events with libtraceevent
+ * from their format files alone.  A DMA past the end of a memfd faults
+ * with SIGBUS: perf script must name the VM_FAULT bit, which it can only
+ * if the format carries its value (TRACE_DEFINE_ENUM), and must show one
+ * iommu_sva_fault per request the device counted.
+ */
+FIXTURE(perf) {
+};
+
+FIXTURE_SETUP(perf)
+{
+	if (access(PERF, X_OK))
+		SKIP(return, "%s is not installed (scripts/deps.sh installs it)",
+		     PERF);
+	ASSERT_EQ(0, swsva_load_module(NULL));
+}
+
+FIXTURE_TEARDOWN(perf)
+{
+}
+
+TEST_F_TIMEOUT(perf, script_decodes_the_sva_fault_result, 300)
+{
+	char dir[] = "/tmp/iopf-perf-XXXXXX", ctl[64], ack[64], data[64];
+	char ctlspec[160], out[65536];
+	const size_t page = sysconf(_SC_PAGESIZE);
+	struct swsva_counters before, after;
+	int fd, memfd, ctl_fd, ack_fd, status, lines = 0;
+	unsigned char *mem, buf[64] = { 1 };
+	const char *p;
+	pid_t pid;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(ctl, sizeof(ctl), "%s/ctl", dir);
+	snprintf(ack, sizeof(ack), "%s/ack", dir);
+	snprintf(data, sizeof(data), "%s/perf.data", dir);
+	snprintf(ctlspec, sizeof(ctlspec), "fifo:%s,%s", ctl, ack);
+	ASSERT_EQ(0, mkfifo(ctl, 0600));
+	ASSERT_EQ(0, mkfifo(ack, 0600));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* recording starts disabled: the ack of "enable" is the sync */
+		execl(PERF, PERF, "record", "-q", "-a", "-e",
+		      "iommu:iommu_sva_fault", "-D", "-1", "--control", ctlspec,
+		      "-o", data, NULL);
+		_exit(127);
+	}
+	ctl_fd = open(ctl, O_WRONLY);
+	ack_fd = open(ack, O_RDONLY);
+	ASSERT_LE(0, ctl_fd);
+	ASSERT_LE(0, ack_fd);
+	ASSERT_EQ(0, perf_control(ctl_fd, ack_fd, "enable\n"));
+
+	/* one page of file, two of mapping: the second faults with SIGBUS */
+	memfd = memfd_create("iopf-perf", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ(0, ftruncate(memfd, page));
+	mem = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, mem);
+	fd = swsva_open(0);
+	ASSERT_LE(0, fd);
+	ASSERT_LT(0, swsva_bind(fd));
+	ASSERT_EQ(0, swsva_counters(fd, &before));
+	EXPECT_EQ(0, swsva_dma(fd, true, mem, sizeof(buf), buf, NULL));
+	EXPECT_EQ(-EFAULT, swsva_dma(fd, true, mem + page, sizeof(buf), buf,
+				     NULL));
+	ASSERT_EQ(0, swsva_counters(fd, &after));
+	ASSERT_EQ(0, swsva_unbind(fd));
+	close(fd);
+	munmap(mem, 2 * page);
+	close(memfd);
+
+	ASSERT_EQ(0, perf_control(ctl_fd, ack_fd, "disable\n"));
+	kill(pid, SIGINT);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	close(ctl_fd);
+	close(ack_fd);
+	/* perf record writes its data, then re-raises the SIGINT */
+	EXPECT_TRUE((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
+		    (WIFSIGNALED(status) && WTERMSIG(status) == SIGINT))
+		TH_LOG("perf record: status %#x", status);
+
+	status = run_capture((char *const []){ PERF, "script", "-i", data,
+					       NULL }, out, sizeof(out));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("perf script: status %#x: %s", status, out);
+	for (p = out; (p = strstr(p, "iommu:iommu_sva_fault:")); p++)
+		lines++;
+	EXPECT_EQ(after.page_requests - before.page_requests, lines)
+		TH_LOG("perf script printed:\n%s", out);
+	EXPECT_EQ(1, count_events(out, "iommu:iommu_sva_fault", "result",
+				  "SIGBUS"));
+	EXPECT_EQ(1, count_events(out, "iommu:iommu_sva_fault", "outcome",
+				  "error"));
+	EXPECT_EQ(1, count_events(out, "iommu:iommu_sva_fault", "outcome",
+				  "minor"));
+	EXPECT_EQ(NULL, strstr(out, "FAILED TO PARSE"));
+	unlink(ctl);
+	unlink(ack);
+	unlink(data);
+	rmdir(dir);
 }
 
 TEST_HARNESS_MAIN
