@@ -724,46 +724,73 @@ static const char bpftrace_script[] =
 	" if (args->latency_ns == 0) { @zero_latency = count(); } }\n";
 
 #define BPFTRACE	"/usr/bin/bpftrace"
+#define PERF		"/usr/bin/perf"
 
-FIXTURE(bpftrace) {
+/*
+ * Start @argv, a client of ours, killed if the test dies (a test that
+ * times out must not leave it attached); with @out, its stdout and
+ * stderr go to a pipe whose read end is returned there.
+ */
+static pid_t spawn(char *const argv[], int *out)
+{
+	int pipefd[2];
+	pid_t pid;
+
+	if (out && pipe(pipefd))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (out) {
+			dup2(pipefd[1], 1);
+			dup2(pipefd[1], 2);
+			close(pipefd[0]);
+		}
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	if (out) {
+		close(pipefd[1]);
+		*out = pipefd[0];
+	}
+	return pid;
+}
+
+/* Third-party clients: each test skips when its client is missing */
+FIXTURE(client) {
 };
 
-FIXTURE_SETUP(bpftrace)
+FIXTURE_SETUP(client)
 {
-	if (access(BPFTRACE, X_OK))
-		SKIP(return, "%s is not installed (scripts/deps.sh installs it)",
-		     BPFTRACE);
 	ASSERT_EQ(0, swsva_load_module(NULL));
 }
 
-FIXTURE_TEARDOWN(bpftrace)
+FIXTURE_TEARDOWN(client)
 {
 }
 
+#define SKIP_WITHOUT(tool)						\
+	do {								\
+		if (access(tool, X_OK))					\
+			SKIP(return, "%s is not installed (scripts/deps.sh installs it)", \
+			     tool);					\
+	} while (0)
+
 /* bpftrace compiles its script with LLVM: minutes on a KASAN guest */
-TEST_F_TIMEOUT(bpftrace, counts_the_events, 600)
+TEST_F_TIMEOUT(client, bpftrace_counts_the_events, 600)
 {
-	const char *bpftrace = BPFTRACE;
 	char out[16384] = "\n";
 	size_t len = 1;
-	uint64_t t0 = swsva_now_ns();
+	uint64_t t0;
 	struct workload w;
 	int pipefd[2], status;
 	pid_t pid;
 
-	ASSERT_EQ(0, pipe(pipefd));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		/* a test that times out must not leave bpftrace attached */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		execl(bpftrace, bpftrace, "-e", bpftrace_script, NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
+	SKIP_WITHOUT(BPFTRACE);
+	t0 = swsva_now_ns();
+	pid = spawn((char *const []){ BPFTRACE, "-e", (char *)bpftrace_script,
+				      NULL }, &pipefd[0]);
+	ASSERT_LT(0, pid);
 
 	while (!strstr(out, "probes ready\n") && len < sizeof(out) - 1) {
 		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
@@ -817,35 +844,21 @@ TEST_F_TIMEOUT(bpftrace, counts_the_events, 600)
 	EXPECT_EQ(0, bpftrace_value(out, "@zero_latency"));
 }
 
-#define PERF	"/usr/bin/perf"
-
 /* Run @argv with stdout and stderr into @out; returns its wait status */
 static int run_capture(char *const argv[], char *out, size_t size)
 {
-	int pipefd[2], status;
 	size_t len = 0;
+	int fd, status;
 	ssize_t n;
 	pid_t pid;
 
-	if (pipe(pipefd))
-		return -1;
-	pid = fork();
+	pid = spawn(argv, &fd);
 	if (pid < 0)
 		return -1;
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		close(pipefd[0]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	while (len < size - 1 &&
-	       (n = read(pipefd[0], out + len, size - 1 - len)) > 0)
+	while (len < size - 1 && (n = read(fd, out + len, size - 1 - len)) > 0)
 		len += n;
 	out[len] = '\0';
-	close(pipefd[0]);
+	close(fd);
 	if (waitpid(pid, &status, 0) != pid)
 		return -1;
 	return status;
@@ -870,22 +883,7 @@ static int perf_control(int ctl, int ack, const char *cmd)
  * if the format carries its value (TRACE_DEFINE_ENUM), and must show one
  * iommu_sva_fault per request the device counted.
  */
-FIXTURE(perf) {
-};
-
-FIXTURE_SETUP(perf)
-{
-	if (access(PERF, X_OK))
-		SKIP(return, "%s is not installed (scripts/deps.sh installs it)",
-		     PERF);
-	ASSERT_EQ(0, swsva_load_module(NULL));
-}
-
-FIXTURE_TEARDOWN(perf)
-{
-}
-
-TEST_F_TIMEOUT(perf, script_decodes_the_sva_fault_result, 300)
+TEST_F_TIMEOUT(client, perf_script_decodes_the_sva_fault_result, 300)
 {
 	char dir[] = "/tmp/iopf-perf-XXXXXX", ctl[64], ack[64], data[64];
 	char ctlspec[160], out[65536];
@@ -896,6 +894,7 @@ TEST_F_TIMEOUT(perf, script_decodes_the_sva_fault_result, 300)
 	const char *p;
 	pid_t pid;
 
+	SKIP_WITHOUT(PERF);
 	ASSERT_NE(NULL, mkdtemp(dir));
 	snprintf(ctl, sizeof(ctl), "%s/ctl", dir);
 	snprintf(ack, sizeof(ack), "%s/ack", dir);
@@ -904,16 +903,12 @@ TEST_F_TIMEOUT(perf, script_decodes_the_sva_fault_result, 300)
 	ASSERT_EQ(0, mkfifo(ctl, 0600));
 	ASSERT_EQ(0, mkfifo(ack, 0600));
 
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		/* recording starts disabled: the ack of "enable" is the sync */
-		execl(PERF, PERF, "record", "-q", "-a", "-e",
-		      "iommu:iommu_sva_fault", "-D", "-1", "--control", ctlspec,
-		      "-o", data, NULL);
-		_exit(127);
-	}
+	/* recording starts disabled: the ack of "enable" is the sync */
+	pid = spawn((char *const []){ PERF, "record", "-q", "-a", "-e",
+				      "iommu:iommu_sva_fault", "-D", "-1",
+				      "--control", ctlspec, "-o", data, NULL },
+		    NULL);
+	ASSERT_LT(0, pid);
 	ctl_fd = open(ctl, O_WRONLY);
 	ack_fd = open(ack, O_RDONLY);
 	ASSERT_LE(0, ctl_fd);
