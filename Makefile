@@ -61,7 +61,7 @@ SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests -Wno-clobbered
 
 .PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
 	bpf tests check check-host check-vm demo vm-shell bench bench-swsva \
-	bench-tracepoints clean distclean help
+	bench-tracepoints bench-policy clean distclean help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS)
 
@@ -71,7 +71,7 @@ help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tests'
 	@echo '         check check-host check-vm demo vm-shell bench (bench-swsva'
-	@echo '         bench-tracepoints) clean distclean'
+	@echo '         bench-tracepoints bench-policy) clean distclean'
 
 deps:
 	$(Q)scripts/deps.sh
@@ -171,16 +171,20 @@ check:
 
 # --- demo, shell, bench -----------------------------------------------------
 
-# bench-tracepoints compares against the kernel of the first BENCH_BASE
-# patches: the series before the first patch that adds iommu trace events
-BENCH_BASE ?= $(shell n=0; for p in $$(sed -e 's/\#.*//' kernel-patches/series); do \
-	grep -q '^+++ b/include/trace/events/iommu.h' kernel-patches/$$p && break; \
+# The patches before the first one that touches $(1): the baseline kernel
+# of a benchmark of what that patch adds
+patches_before = $(shell n=0; for p in $$(sed -e 's/\#.*//' kernel-patches/series); do \
+	grep -q '^+++ b/$(1)' kernel-patches/$$p && break; \
 	n=$$((n + 1)); done; echo $$n)
+# bench-tracepoints compares against the series without iommu trace events,
+# bench-policy against the series without fault policies
+BENCH_BASE ?= $(call patches_before,include/trace/events/iommu.h)
+POLICY_BASE ?= $(call patches_before,drivers/iommu/iommu-fault-policy.c)
 # Guest time of the benchmarks: QEMU -icount shift (deterministic), and the
 # wall-clock runs beside them
 BENCH_ICOUNT ?= 3
 
-bench: bench-swsva bench-tracepoints
+bench: bench-swsva bench-tracepoints bench-policy
 
 bench-swsva: $(BZIMAGE) $(BENCHES)
 	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -c 1 -d $(BENCH_ICOUNT) -t 1800 -- \
@@ -192,9 +196,18 @@ bench-tracepoints: $(BENCHES)
 	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
 	$(Q)scripts/kernel.sh build-first $(BENCH_BASE)
 	$(Q)BENCH_ICOUNT=$(BENCH_ICOUNT) BENCH_BOOTS=$${BENCH_BOOTS:-3} \
-		scripts/bench-tracepoints.sh $(BENCH_BASE)
+		scripts/bench-kernels.sh tracepoints $(BENCH_BASE) off on
 	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-5} \
-		scripts/bench-tracepoints.sh $(BENCH_BASE)
+		scripts/bench-kernels.sh tracepoints $(BENCH_BASE) off on
+
+bench-policy: $(BENCHES) bpf
+	$(Q)scripts/deps.sh -q
+	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
+	$(Q)scripts/kernel.sh build-first $(POLICY_BASE)
+	$(Q)BENCH_ICOUNT=$(BENCH_ICOUNT) BENCH_BOOTS=$${BENCH_BOOTS:-3} \
+		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass other
+	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-5} \
+		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass other
 
 demo:
 	$(Q)scripts/deps.sh -q

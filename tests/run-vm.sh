@@ -39,6 +39,6 @@ boot() {
 rc=0
 boot "vm$suffix" -- || rc=$?
 if [ "$flavor" = default ]; then
-	boot "vm-vtd" -i intel -- swsva swsva_adversarial iopf_trace || rc=$?
+	boot "vm-vtd" -i intel -- swsva swsva_adversarial iopf_trace fault_policy || rc=$?
 fi
 exit $rc

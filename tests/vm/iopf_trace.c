@@ -17,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "../lib/file_util.h"
+#include "../lib/proc_util.h"
 #include "../lib/swsva_util.h"
 #include "iopf_events.h"
 #include "iopf_trace.skel.h"
@@ -42,6 +43,10 @@ static const char *const event_fields[][12] = {
 	{ "iommu_iopf_discard", "device", "partial", "groups" },
 	{ "iommu_remove_dev_pasid", "device", "pasid", "domain",
 	  "duration_ns" },
+	{ "iommu_fault_policy_attach", "name", "device", "pasid", "tgid" },
+	{ "iommu_fault_policy_detach", "name", "kind", "msg" },
+	{ "iommu_fault_policy_verdict", "name", "device", "pasid", "grpid",
+	  "addr", "hook", "verdict" },
 };
 
 /* What one consumer saw of the workload */
@@ -726,36 +731,6 @@ static const char bpftrace_script[] =
 #define BPFTRACE	"/usr/bin/bpftrace"
 #define PERF		"/usr/bin/perf"
 
-/*
- * Start @argv, a client of ours, killed if the test dies (a test that
- * times out must not leave it attached); with @out, its stdout and
- * stderr go to a pipe whose read end is returned there.
- */
-static pid_t spawn(char *const argv[], int *out)
-{
-	int pipefd[2];
-	pid_t pid;
-
-	if (out && pipe(pipefd))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (out) {
-			dup2(pipefd[1], 1);
-			dup2(pipefd[1], 2);
-			close(pipefd[0]);
-		}
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	if (out) {
-		close(pipefd[1]);
-		*out = pipefd[0];
-	}
-	return pid;
-}
-
 /* Third-party clients: each test skips when its client is missing */
 FIXTURE(client) {
 };
@@ -842,26 +817,6 @@ TEST_F_TIMEOUT(client, bpftrace_counts_the_events, 600)
 	EXPECT_EQ(w.delta.responses, bpftrace_value(out, "@responses"));
 	EXPECT_EQ(w.delta.responses, bpftrace_value(out, "@by_device[swsva0]"));
 	EXPECT_EQ(0, bpftrace_value(out, "@zero_latency"));
-}
-
-/* Run @argv with stdout and stderr into @out; returns its wait status */
-static int run_capture(char *const argv[], char *out, size_t size)
-{
-	size_t len = 0;
-	int fd, status;
-	ssize_t n;
-	pid_t pid;
-
-	pid = spawn(argv, &fd);
-	if (pid < 0)
-		return -1;
-	while (len < size - 1 && (n = read(fd, out + len, size - 1 - len)) > 0)
-		len += n;
-	out[len] = '\0';
-	close(fd);
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	return status;
 }
 
 /* Send a command to perf's control fifo and wait for its ack */

@@ -1,18 +1,23 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# bench-tracepoints.sh N: what the iommu trace events cost.  Runs the swsva
-# benchmark on three guests, booted in turn so that the drift of a noisy
-# host spreads evenly over them:
+# bench-kernels.sh NAME N KIND...: the swsva benchmark on kernels and
+# setups side by side.  The first KIND is the baseline, "base": the kernel
+# with only the first N patches of the series, built by
+# "scripts/kernel.sh build-first N".  The other KINDs boot the full series
+# and set up what bench-kernels-guest.sh names them for:
 #
-#   base  the kernel with only the first N patches of the series (no
-#         tracepoints), built by "scripts/kernel.sh build-first N"
-#   off   the full series, events off
-#   on    the full series, every iommu event on into the tracefs buffer
+#   off    nothing (trace events off, no fault policy)
+#   on     every iommu trace event on, into the tracefs buffer
+#   pass   a passthrough fault policy (policy_pass.bpf.o) on the
+#          benchmark's endpoint, swsva0
+#   other  the same policy on the other endpoint, swsva1
 #
-# Each boot gives one median per group size; the table takes the median
-# over boots, and the ratios to base in the same run.  "vs cpu" divides
-# the device's rate by the CPU's first-touch rate measured in the same
-# boot, which cancels most of the boot-to-boot noise.
+# The guests are booted in turn, KIND after KIND, so that the drift of a
+# noisy host spreads evenly over them.  Each boot gives one median per
+# group size; the table takes the median over boots, and the ratios to
+# base in the same run.  "vs cpu" divides the device's rate by the CPU's
+# first-touch rate measured in the same boot, which cancels most of the
+# boot-to-boot noise.
 #
 # BENCH_ICOUNT=N (the default, 3) runs the guests with QEMU's -icount
 # shift=N,sleep=off: guest time counts instructions, so a figure repeats
@@ -21,7 +26,10 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
-base_n=${1:?usage: $0 N (patches of the baseline kernel)}
+name=${1:?usage: $0 NAME N KIND...}
+base_n=${2:?usage: $0 NAME N KIND... (N: patches of the baseline kernel)}
+shift 2
+kinds=("base" "$@")
 boots=${BENCH_BOOTS:-5}
 mib=${BENCH_MIB:-32}
 rounds=${BENCH_ROUNDS:-3}
@@ -32,19 +40,19 @@ mode=${mode:-wall}
 base_kbuild=$build/first-$base_n/kbuild-default
 full_kbuild=$build/kbuild-default
 out=$build/vm/out
-raw=$out/bench-tracepoints-$mode.raw
-table=$out/bench-tracepoints-$mode.txt
+raw=$out/bench-$name-$mode.raw
+table=$out/bench-$name-$mode.txt
 
 mkdir -p "$out"
 : > "$raw"
 for ((i = 1; i <= boots; i++)); do
-	for kind in base off on; do
+	for kind in "${kinds[@]}"; do
 		kb=$full_kbuild
 		[ $kind = base ] && kb=$base_kbuild
-		echo "bench-tracepoints ($mode): boot $i/$boots, $kind" >&2
+		echo "bench-$name ($mode): boot $i/$boots, $kind" >&2
 		"$top/scripts/vm-run.sh" -b "$kb" -c "$cpus" ${icount:+-d "$icount"} \
 			-t 900 -l "$build/vm/console-bench.log" -- \
-			"$top/scripts/bench-tracepoints-guest.sh" "$kind" "$mib" "$rounds" |
+			"$top/scripts/bench-kernels-guest.sh" "$kind" "$mib" "$rounds" |
 			sed -n "s/^result /$kind /p" >> "$raw"
 	done
 done
@@ -64,22 +72,22 @@ quantile() {
 	else
 		echo "# guest time: wall clock (QEMU TCG on a shared host)"
 	fi
-	echo "# iommu trace events: swsva-bench -s $mib -r $rounds, $boots boots of each, in turn, $cpus vCPU(s)"
+	echo "# bench-$name: swsva-bench -s $mib -r $rounds, $boots boots of each, in turn, $cpus vCPU(s)"
 	echo "# base: first $base_n patches ($(git -C "$build/first-$base_n/linux" log -1 --format=%s))"
-	echo "# off/on: full series ($(git -C "$build/linux" rev-list --count base..HEAD) patches), iommu events off/on"
+	echo "# ${kinds[*]:1}: full series ($(git -C "$build/linux" rev-list --count base..HEAD) patches), see scripts/bench-kernels.sh"
 	echo "# medians over boots; req/s q1-q3: the spread between boots"
 	printf '%-4s %-5s %8s %15s %8s %8s %11s %12s\n' g kernel "req/s" "req/s q1-q3" \
 		"p50 us" "vs cpu" "req/s/base" "vs cpu/base"
 	for g in $(awk '{ print $2 }' "$raw" | sort -nu); do
 		declare -A rate=() q1=() q3=() p50=() norm=()
-		for kind in base off on; do
+		for kind in "${kinds[@]}"; do
 			rate[$kind]=$(quantile "$kind" "$g" 0.5 '$3')
 			q1[$kind]=$(quantile "$kind" "$g" 0.25 '$3')
 			q3[$kind]=$(quantile "$kind" "$g" 0.75 '$3')
 			p50[$kind]=$(quantile "$kind" "$g" 0.5 '$4')
 			norm[$kind]=$(quantile "$kind" "$g" 0.5 '$3 / $5')
 		done
-		for kind in base off on; do
+		for kind in "${kinds[@]}"; do
 			awk -v g="$g" -v k=$kind -v r="${rate[$kind]}" -v a="${q1[$kind]}" \
 			    -v b="${q3[$kind]}" -v p="${p50[$kind]}" -v n="${norm[$kind]}" \
 			    -v rb="${rate[base]}" -v nb="${norm[base]}" \

@@ -1,0 +1,28 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Guest half of bench-kernels.sh: KIND MIB ROUNDS.  Sets up KIND, then
+# prints "result GROUP_PAGES REQ/S P50_US CPU_FAULTS/S" per group size.
+set -eu
+kind=$1 mib=$2 rounds=$3
+bench=$IOPFKIT_BUILD/bench/swsva-bench
+policy() {
+	mount -t bpf bpf /sys/fs/bpf 2>/dev/null || true
+	modprobe ${IOPFKIT_MODROOT:+-d "$IOPFKIT_MODROOT"} swsva
+	mkdir -p /sys/fs/bpf/bench
+	"$IOPFKIT_BUILD/bpftool/bpftool" struct_ops register \
+		"$IOPFKIT_BUILD/bpfobj/$1.bpf.o" /sys/fs/bpf/bench >&2
+}
+case $kind in
+base|off) ;;
+on)
+	echo 8192 > /sys/kernel/tracing/buffer_size_kb
+	echo 1 > /sys/kernel/tracing/events/iommu/enable
+	;;
+pass) policy policy_pass ;;
+other) policy policy_pass_swsva1 ;;
+*) echo "bench-kernels-guest: unknown kind $kind" >&2; exit 2 ;;
+esac
+for g in 1 8; do
+	"$bench" -s "$mib" -r "$rounds" -g "$g" |
+		awk -v g="$g" '$1 == "median" { print "result", g, $2, $3, $5 }'
+done

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fault policies the kernel must refuse at load or attach, each in its own
+ * struct_ops map so that tests/vm/fault_policy.c loads them one by one.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+extern int bpf_iommu_fault_prefault(struct iommu_fault_ctx *fctx, __u64 addr,
+				    __u32 nr_pages) __ksym;
+
+/* The context is read-only: the verifier refuses the store */
+SEC("struct_ops/request")
+int BPF_PROG(write_request, struct iommu_fault_ctx *fctx)
+{
+	fctx->addr = 0;
+	return IOMMU_FAULT_DEFAULT;
+}
+
+SEC(".struct_ops.link")
+struct iommu_fault_ops write_ctx = {
+	.request = (void *)write_request,
+	.name = "refused_write",
+};
+
+/* Prefault sleeps: not from the group callback, which may not */
+SEC("struct_ops/group")
+int BPF_PROG(prefault_group, struct iommu_fault_ctx *fctx)
+{
+	bpf_iommu_fault_prefault(fctx, fctx->addr, 1);
+	return IOMMU_FAULT_DEFAULT;
+}
+
+SEC(".struct_ops.link")
+struct iommu_fault_ops prefault_in_group = {
+	.group = (void *)prefault_group,
+	.name = "refused_prefault",
+};
+
+/* The group callback runs where it cannot sleep */
+SEC("struct_ops.s/group")
+int BPF_PROG(sleepable_group, struct iommu_fault_ctx *fctx)
+{
+	return IOMMU_FAULT_DEFAULT;
+}
+
+SEC(".struct_ops.link")
+struct iommu_fault_ops sleepable_group_ops = {
+	.group = (void *)sleepable_group,
+	.name = "refused_sleepable",
+};
+
+/* flags must be 0 */
+SEC("struct_ops/group")
+int BPF_PROG(flags_group, struct iommu_fault_ctx *fctx)
+{
+	return IOMMU_FAULT_DEFAULT;
+}
+
+SEC(".struct_ops.link")
+struct iommu_fault_ops bad_flags = {
+	.group = (void *)flags_group,
+	.name = "refused_flags",
+	.flags = 1,
+};
