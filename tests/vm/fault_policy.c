@@ -864,6 +864,49 @@ TEST_F_TIMEOUT(policy, process_killed_while_its_policy_prefaults, 120)
 }
 
 /*
+ * The policy goes with its loader: a process that attached it through its
+ * skeleton and is killed takes the link, and so the policy, with it.
+ */
+TEST_F(policy, policy_goes_with_its_loader)
+{
+	struct swsva_counters d;
+	int ready[2], status;
+	char line[256];
+	pid_t loader;
+	char c;
+
+	ASSERT_EQ(0, pipe(ready));
+	loader = fork();
+	ASSERT_LE(0, loader);
+	if (loader == 0) {
+		struct fault_policy_bpf *skel = fault_policy_bpf__open();
+		struct bpf_map *map;
+
+		if (!skel)
+			_exit(1);
+		bpf_object__for_each_map(map, skel->obj)
+			if (bpf_map__type(map) == BPF_MAP_TYPE_STRUCT_OPS)
+				bpf_map__set_autocreate(map, map == skel->maps.deny_group);
+		if (fault_policy_bpf__load(skel) ||
+		    !bpf_map__attach_struct_ops(skel->maps.deny_group) ||
+		    write(ready[1], "r", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(3);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	EXPECT_EQ(-EFAULT, dma_fresh(self->fd, 2, true, NULL, &d));
+	EXPECT_TRUE(policy_exit_is("test_deny_group", "state=attached"));
+
+	ASSERT_EQ(0, kill(loader, SIGKILL));
+	ASSERT_EQ(loader, waitpid(loader, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	EXPECT_STREQ("", policy_line("test_deny_group", line, sizeof(line)));
+	EXPECT_EQ(0, dma_fresh(self->fd, 2, true, NULL, &d));
+	EXPECT_EQ(d.groups, d.resp_success);
+}
+
+/*
  * The device goes away (module unload) with a policy attached to its
  * name: the policy stays, and covers the device of that name that comes
  * next.
