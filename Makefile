@@ -205,9 +205,9 @@ bench-policy: $(BENCHES) bpf
 	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
 	$(Q)scripts/kernel.sh build-first $(POLICY_BASE)
 	$(Q)BENCH_ICOUNT=$(BENCH_ICOUNT) BENCH_BOOTS=$${BENCH_BOOTS:-3} \
-		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass other
+		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass group other
 	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-5} \
-		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass other
+		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass group other
 
 demo:
 	$(Q)scripts/deps.sh -q

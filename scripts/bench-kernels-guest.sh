@@ -19,6 +19,7 @@ on)
 	echo 1 > /sys/kernel/tracing/events/iommu/enable
 	;;
 pass) policy policy_pass ;;
+group) policy policy_pass_group ;;
 other) policy policy_pass_swsva1 ;;
 *) echo "bench-kernels-guest: unknown kind $kind" >&2; exit 2 ;;
 esac

@@ -8,8 +8,10 @@
 #
 #   off    nothing (trace events off, no fault policy)
 #   on     every iommu trace event on, into the tracefs buffer
-#   pass   a passthrough fault policy (policy_pass.bpf.o) on the
-#          benchmark's endpoint, swsva0
+#   pass   a passthrough fault policy (policy_pass.bpf.o: group, request
+#          and response callbacks) on the benchmark's endpoint, swsva0
+#   group  a passthrough policy with a group callback only
+#          (policy_pass_group.bpf.o), on swsva0
 #   other  the same policy on the other endpoint, swsva1
 #
 # The guests are booted in turn, KIND after KIND, so that the drift of a
