@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * A fault policy that changes nothing, attached with bpftool: it only
- * counts, in globals that "bpftool map dump" shows. On swsva0 unless the
- * includer says otherwise (policy_pass_swsva1.bpf.c); the benchmarks
- * measure what it costs.
+ * counts, in globals that "bpftool map dump" shows. On swsva0 with a
+ * callback per group, request and response unless the includer says
+ * otherwise (policy_pass_swsva1.bpf.c, policy_pass_group.bpf.c); the
+ * benchmarks measure what it costs.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -25,6 +26,7 @@ int BPF_PROG(pass_group, struct iommu_fault_ctx *fctx)
 	return IOMMU_FAULT_DEFAULT;
 }
 
+#ifndef PASS_GROUP_ONLY
 SEC("struct_ops/request")
 int BPF_PROG(pass_request, struct iommu_fault_ctx *fctx)
 {
@@ -37,12 +39,15 @@ void BPF_PROG(pass_response, struct iommu_fault_ctx *fctx)
 {
 	__sync_fetch_and_add(&responses, 1);
 }
+#endif
 
 SEC(".struct_ops.link")
 struct iommu_fault_ops pass_all = {
 	.group = (void *)pass_group,
+#ifndef PASS_GROUP_ONLY
 	.request = (void *)pass_request,
 	.response = (void *)pass_response,
+#endif
 	.name = PASS_NAME,
 	.device = PASS_DEVICE,
 };

@@ -1,28 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The cheapest policy that looks at every page request group of swsva0
- * and lets it through: a group callback only. bench-kernels.sh compares
- * it with policy_pass.bpf.c, which has a callback per request and per
- * response too.
+ * and lets it through: policy_pass.bpf.c with its group callback only,
+ * which bench-kernels.sh compares with the whole of it.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-
-char LICENSE[] SEC("license") = "GPL";
-
-__u64 groups;
-
-SEC("struct_ops/group")
-int BPF_PROG(pass_group, struct iommu_fault_ctx *fctx)
-{
-	__sync_fetch_and_add(&groups, 1);
-	return IOMMU_FAULT_DEFAULT;
-}
-
-SEC(".struct_ops.link")
-struct iommu_fault_ops pass_group_only = {
-	.group = (void *)pass_group,
-	.name = "pass_group_only",
-	.device = "swsva0",
-};
+#define PASS_DEVICE	"swsva0"
+#define PASS_NAME	"pass_group_only"
+#define PASS_GROUP_ONLY
+#include "policy_pass.bpf.c"
