@@ -44,13 +44,23 @@ CFLAGS := -g -O2 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -std=gnu1
 CPPFLAGS := -Iinclude -I$(LIBBPF_INC) -I$(BUILD)/skel
 LDLIBS := $(LIBBPF_A) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
-	-Iinclude -I$(BUILD)/gen -I$(LIBBPF_INC)
+	-Iinclude -Ibpf -I$(BUILD)/gen -I$(LIBBPF_INC)
 
 # BPF objects: one per tool in bpf/, test programs in tests/vm/progs/
 BPF_SRCS := $(wildcard bpf/*.bpf.c) $(wildcard tests/vm/progs/*.bpf.c)
 BPF_OBJS := $(patsubst %.bpf.c,$(BUILD)/bpfobj/%.bpf.o,$(notdir $(BPF_SRCS)))
 SKELS := $(patsubst %.bpf.c,$(BUILD)/skel/%.skel.h,$(notdir $(BPF_SRCS)))
 vpath %.bpf.c bpf tests/vm/progs
+
+# Tools: one file per tool in tools/, its BPF object bpf/TOOL.bpf.c, the
+# shared helpers of tools/lib; libbpf linked statically, no LLVM at run time
+TOOLS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(wildcard tools/*.c))
+TOOLS_LIB := $(BUILD)/tools/libiopfkit.a
+TOOLS_LIB_OBJS := $(patsubst tools/lib/%.c,$(BUILD)/tools/%.o,$(wildcard tools/lib/*.c))
+TOOLS_CPPFLAGS := $(CPPFLAGS) -Itools/lib
+TOOLS_LDLIBS := $(TOOLS_LIB) $(LIBBPF_A) -lelf -lz -lcap
+# what a tool needs beyond that
+LDLIBS_iopf-exporter := -lmicrohttpd
 
 # In-VM tests: one program per tests/vm/*.c (kselftest harness)
 VM_TESTS := $(patsubst tests/vm/%.c,$(BUILD)/tests/vm/%,$(wildcard tests/vm/*.c))
@@ -60,16 +70,16 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.
 SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests -Wno-clobbered
 
 .PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
-	bpf tests check check-host check-vm demo vm-shell bench bench-swsva \
+	bpf tools tests check check-host check-vm demo vm-shell bench bench-swsva \
 	bench-tracepoints bench-policy clean distclean help
 .DELETE_ON_ERROR:
-.SECONDARY: $(BPF_OBJS)
+.SECONDARY: $(BPF_OBJS) $(SKELS)
 
-all: bpf tests
+all: bpf tools tests
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
-	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tests'
+	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tools tests'
 	@echo '         check check-host check-vm demo vm-shell bench (bench-swsva'
 	@echo '         bench-tracepoints bench-policy) clean distclean'
 
@@ -126,7 +136,7 @@ endif
 
 bpf: $(SKELS)
 
-$(BUILD)/bpfobj/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h) | $(BUILD)/bpfobj
+$(BUILD)/bpfobj/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h bpf/*.h) | $(BUILD)/bpfobj
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
@@ -135,12 +145,28 @@ $(BUILD)/skel/%.skel.h: $(BUILD)/bpfobj/%.bpf.o $(BPFTOOL) | $(BUILD)/skel
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/bpfobj $(BUILD)/skel $(BUILD)/tests/vm $(BUILD)/bench:
+$(BUILD)/bpfobj $(BUILD)/skel $(BUILD)/tests/vm $(BUILD)/bench $(BUILD)/bin $(BUILD)/tools:
 	$(Q)mkdir -p $@
+
+# --- tools ------------------------------------------------------------------
+
+tools: $(TOOLS)
+
+$(BUILD)/tools/%.o: tools/lib/%.c $(LIBBPF_A) | $(BUILD)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP -c $< -o $@
+
+$(TOOLS_LIB): $(TOOLS_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/%: tools/%.c $(BUILD)/skel/%.skel.h $(TOOLS_LIB) $(LIBBPF_A) | $(BUILD)/bin
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP $< -o $@ $(TOOLS_LDLIBS) $(LDLIBS_$*)
 
 # --- tests ------------------------------------------------------------------
 
-tests: $(VM_TESTS) $(BENCHES)
+tests: $(VM_TESTS) $(BENCHES) $(TOOLS)
 
 $(BUILD)/tests/vm/%: tests/vm/%.c $(SKELS) $(LIBBPF_A) | $(BUILD)/tests/vm
 	$(call msg,CC,$@)
@@ -150,7 +176,7 @@ $(BUILD)/bench/%: tests/bench/%.c | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP $< -o $@
 
--include $(wildcard $(BUILD)/tests/vm/*.d $(BUILD)/bench/*.d)
+-include $(wildcard $(BUILD)/tests/vm/*.d $(BUILD)/bench/*.d $(BUILD)/bin/*.d $(BUILD)/tools/*.d)
 
 check-host:
 	$(Q)tests/run-host.sh

@@ -14,6 +14,7 @@ PKGS=(
 	qemu-system-x86 busybox-static
 	ccache git perl python3
 	bpftrace linux-perf
+	libmicrohttpd-dev pkg-config prometheus tmux curl groff-base man-db
 )
 
 missing=()

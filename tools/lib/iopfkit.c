@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The iopfkit tools' shared helpers (iopfkit.h) */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+
+#include "iopfkit.h"
+
+volatile sig_atomic_t iopf_exiting;
+bool iopf_verbose;
+
+static void on_signal(int sig)
+{
+	iopf_exiting = 1;
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	if (level == LIBBPF_DEBUG && !iopf_verbose)
+		return 0;
+	if (!iopf_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+void iopf_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	argp_err_exit_status = 2;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	libbpf_set_print(libbpf_print);
+}
+
+static bool privileged(void)
+{
+	cap_t caps = cap_get_proc();
+	cap_flag_value_t bpf = CAP_CLEAR, perfmon = CAP_CLEAR, admin = CAP_CLEAR;
+
+	if (!caps)
+		return geteuid() == 0;
+	cap_get_flag(caps, CAP_SYS_ADMIN, CAP_EFFECTIVE, &admin);
+#ifdef CAP_BPF
+	cap_get_flag(caps, CAP_BPF, CAP_EFFECTIVE, &bpf);
+	cap_get_flag(caps, CAP_PERFMON, CAP_EFFECTIVE, &perfmon);
+#endif
+	cap_free(caps);
+	return admin == CAP_SET || (bpf == CAP_SET && perfmon == CAP_SET);
+}
+
+int iopf_check_kernel(const char *tool, const char *event)
+{
+	char name[128];
+	struct btf *btf;
+	int id;
+
+	if (!privileged()) {
+		fprintf(stderr, "%s: needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs\n",
+			tool);
+		return -1;
+	}
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		fprintf(stderr, "%s: the running kernel has no BTF (/sys/kernel/btf/vmlinux): needs CONFIG_DEBUG_INFO_BTF\n",
+			tool);
+		return -1;
+	}
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	if (id < 0) {
+		fprintf(stderr, "%s: the running kernel lacks the iommu trace event %s: it needs the iopfkit kernel series (kernel-patches/)\n",
+			tool, event);
+		return -1;
+	}
+	return 0;
+}
+
+int iopf_fail(const char *tool, const char *what, int err)
+{
+	if (err < 0)
+		err = -err;
+	fprintf(stderr, "%s: %s: %s\n", tool, what, strerror(err));
+	return 1;
+}
+
+long long iopf_arg_num(struct argp_state *state, const char *opt,
+		       const char *arg, long long min, long long max)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		argp_error(state, "invalid %s: '%s' (a number from %lld to %lld)",
+			   opt, arg, min, max);
+	return v;
+}
+
+int iopf_arg_interval_count(struct argp_state *state, const char *arg,
+			    int *interval, int *count)
+{
+	switch (state->arg_num) {
+	case 0:
+		*interval = iopf_arg_num(state, "interval", arg, 1, INT_MAX);
+		return 0;
+	case 1:
+		*count = iopf_arg_num(state, "count", arg, 1, INT_MAX);
+		return 0;
+	default:
+		argp_error(state, "unexpected argument: '%s'", arg);
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+int iopf_pasid_map_scan(struct bpf_program *iter)
+{
+	struct bpf_link *link = bpf_program__attach_iter(iter, NULL);
+	char buf[64];
+	int fd, n, err = 0;
+
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	/* The program writes the map; reading runs it over every task */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	if (n < 0)
+		err = -errno;
+	close(fd);
+out:
+	bpf_link__destroy(link);
+	return err;
+}
+
+int iopf_pasid_lookup(int map_fd, __u32 pasid, struct iopf_proc *proc)
+{
+	if (pasid != IOPF_NO_PASID && !bpf_map_lookup_elem(map_fd, &pasid, proc))
+		return 0;
+	memset(proc, 0, sizeof(*proc));
+	strcpy(proc->comm, "?");
+	return -ENOENT;
+}
+
+void iopf_strftime(char *buf, size_t size)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	strftime(buf, size, "%H:%M:%S", localtime_r(&t, &tm));
+}
+
+double iopf_uptime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+__u64 iopf_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+const char *iopf_errno_name(int err)
+{
+	static __thread char buf[16];
+	const char *name;
+
+	if (err < 0)
+		err = -err;
+	if (!err)
+		return "0";
+	name = strerrorname_np(err);
+	if (name)
+		return name;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+void iopf_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void print_stars(FILE *f, __u64 val, __u64 max, int width)
+{
+	int n = max ? (int)(val * width / max) : 0, i;
+
+	if (n > width)
+		n = width;
+	for (i = 0; i < width; i++)
+		fputc(i < n ? '*' : ' ', f);
+	if (val > max)
+		fputc('+', f);
+}
+
+/* Slots up to the last non-empty one (at least one) */
+static int hist_len(const __u64 *vals, int nr)
+{
+	int n;
+
+	for (n = nr; n > 1 && !vals[n - 1]; n--)
+		;
+	return n;
+}
+
+void iopf_print_log2_hist(FILE *f, const __u64 *vals, int nr, const char *unit)
+{
+	int n = hist_len(vals, nr), i, width = 10;
+	__u64 max = 0;
+
+	for (i = 0; i < n; i++)
+		if (vals[i] > max)
+			max = vals[i];
+	if (n > 32)
+		width = 20;
+	fprintf(f, "%*s%-*s : count    distribution\n", width == 10 ? 5 : 15, "",
+		width == 10 ? 19 : 29, unit);
+	for (i = 0; i < n; i++) {
+		__u64 low = i ? 1ULL << i : 0, high = (1ULL << (i + 1)) - 1;
+
+		if (i == 0)
+			high = 1;
+		if (width == 10)
+			fprintf(f, "%10llu -> %-10llu : %-8llu |", low, high, vals[i]);
+		else
+			fprintf(f, "%20llu -> %-20llu : %-8llu |", low, high, vals[i]);
+		print_stars(f, vals[i], max, 40);
+		fputs("|\n", f);
+	}
+}
+
+void iopf_json_log2_hist(FILE *f, const __u64 *vals, int nr)
+{
+	int n = hist_len(vals, nr), i;
+
+	fputc('[', f);
+	for (i = 0; i < n; i++) {
+		__u64 low = i ? 1ULL << i : 0, high = i ? (1ULL << (i + 1)) - 1 : 1;
+
+		fprintf(f, "%s{\"low\":%llu,\"high\":%llu,\"count\":%llu}",
+			i ? "," : "", low, high, vals[i]);
+	}
+	fputc(']', f);
+}
+
+double iopf_lat_percentile(const __u64 *slots, __u64 total, double p)
+{
+	double rank = p * total, seen = 0;
+	__u32 i;
+
+	if (!total)
+		return 0;
+	for (i = 0; i < IOPF_LAT_SLOTS; i++) {
+		double low, high;
+
+		if (!slots[i] || seen + slots[i] < rank) {
+			seen += slots[i];
+			continue;
+		}
+		low = iopf_lat_slot_low(i);
+		high = i + 1 < IOPF_LAT_SLOTS ? iopf_lat_slot_low(i + 1) : low * 2;
+		return low + (high - low) * (rank - seen) / slots[i];
+	}
+	return iopf_lat_slot_low(IOPF_LAT_SLOTS - 1);
+}

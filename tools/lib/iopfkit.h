@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The iopfkit tools' shared helpers: start-up checks, argument parsing,
+ * signals, the PASID-to-process map, histograms, JSON and time stamps.
+ * Kept small on purpose: one tool per file in tools/, this is what two or
+ * more of them need.
+ */
+#ifndef IOPFKIT_TOOLS_LIB_H
+#define IOPFKIT_TOOLS_LIB_H
+
+#include <argp.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include <bpf/libbpf.h>
+
+#include "iopf_tools.h"
+
+/* Set by SIGINT and SIGTERM (iopf_init()): tools leave their loop */
+extern volatile sig_atomic_t iopf_exiting;
+/* -v: libbpf's debug output */
+extern bool iopf_verbose;
+
+/*
+ * Call first: bad flags then exit 2 (argp's default is 64), SIGINT and
+ * SIGTERM set iopf_exiting, and libbpf prints only with -v.
+ */
+void iopf_init(void);
+
+/*
+ * Before loading anything: a one-line message on stderr and -1 when the
+ * user lacks privileges, the kernel lacks BTF, or lacks the iommu trace
+ * events of the iopfkit series (@event, e.g. "iommu_iopf_report").
+ */
+int iopf_check_kernel(const char *tool, const char *event);
+
+/* A loader's failure: one line naming what failed, with strerror */
+int iopf_fail(const char *tool, const char *what, int err);
+
+/*
+ * Numeric option values: anything but a whole decimal number in
+ * [min, max] is an argp_error() (usage, exit 2) naming the option.
+ */
+long long iopf_arg_num(struct argp_state *state, const char *opt,
+		       const char *arg, long long min, long long max);
+
+/* Positional [interval] [count] of the bcc tools */
+int iopf_arg_interval_count(struct argp_state *state, const char *arg,
+			    int *interval, int *count);
+
+/*
+ * Runs the task iterator iopf_iter_pasids (bpf/pasid_map.bpf.h) once:
+ * fills pasid_procs with the bindings made before the tool started.
+ */
+int iopf_pasid_map_scan(struct bpf_program *iter);
+
+/*
+ * The process behind @pasid: 0 and fills @proc, or -ENOENT (no bind seen
+ * or found: the label is then "?", tgid 0)
+ */
+int iopf_pasid_lookup(int map_fd, __u32 pasid, struct iopf_proc *proc);
+
+/* Time stamps: HH:MM:SS (-T), seconds since boot, CLOCK_MONOTONIC ns */
+void iopf_strftime(char *buf, size_t size);
+double iopf_uptime(void);
+__u64 iopf_now_ns(void);
+
+/* "EINVAL" for 22 (glibc's strerrorname_np), "E<n>" if unknown; 0: "0" */
+const char *iopf_errno_name(int err);
+
+/* @s as a JSON string, quotes and escapes included */
+void iopf_json_str(FILE *f, const char *s);
+
+/*
+ * A log2 histogram as bcc's print_log2_hist() prints it:
+ *     usecs               : count    distribution
+ *         0 -> 1          : 0        |                                        |
+ */
+void iopf_print_log2_hist(FILE *f, const __u64 *vals, int nr, const char *unit);
+/* ... and as JSON: [{"low":0,"high":1,"count":0}, ...], empty tail cut */
+void iopf_json_log2_hist(FILE *f, const __u64 *vals, int nr);
+
+/*
+ * The log-linear latency histogram of struct iopf_stats: the latency (ns)
+ * below which a fraction @p of the @total samples lie, interpolated
+ * within its slot; 0 when empty.
+ */
+double iopf_lat_percentile(const __u64 *slots, __u64 total, double p);
+
+#endif
