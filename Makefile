@@ -160,9 +160,10 @@ $(TOOLS_LIB): $(TOOLS_LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/bin/%: tools/%.c $(BUILD)/skel/%.skel.h $(TOOLS_LIB) $(LIBBPF_A) | $(BUILD)/bin
+$(BUILD)/bin/%: tools/%.c $(BUILD)/skel/%.skel.h $(TOOLS_LIB) $(LIBBPF_A) | $(BUILD)/bin $(BUILD)/tools
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP $< -o $@ $(TOOLS_LDLIBS) $(LDLIBS_$*)
+	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP -MF $(BUILD)/tools/$*.d $< -o $@ \
+		$(TOOLS_LDLIBS) $(LDLIBS_$*)
 
 # --- tests ------------------------------------------------------------------
 
@@ -176,7 +177,7 @@ $(BUILD)/bench/%: tests/bench/%.c | $(BUILD)/bench
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(CPPFLAGS) -MMD -MP $< -o $@
 
--include $(wildcard $(BUILD)/tests/vm/*.d $(BUILD)/bench/*.d $(BUILD)/bin/*.d $(BUILD)/tools/*.d)
+-include $(wildcard $(BUILD)/tests/vm/*.d $(BUILD)/bench/*.d $(BUILD)/tools/*.d)
 
 check-host:
 	$(Q)tests/run-host.sh

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sva-snoop: trace SVA binds and unbinds, one line each, like execsnoop.
+ *
+ * Every iommu_sva_bind_device() and iommu_sva_unbind_device() of any
+ * driver, with the calling process, the device, the PASID, the bond's
+ * users after the call and, for a bind, its result.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+
+#include "iopfkit.h"
+#include "sva_snoop.h"
+#include "sva-snoop.skel.h"
+
+static const char *const tool = "sva-snoop";
+
+static struct env {
+	bool failed;
+	bool json;
+	bool relative;
+	pid_t pid;
+	long long pasid;	/* -1: any */
+	const char *device;
+} env = { .pasid = -1 };
+
+/* Boot time of the tool's start, and wall clock minus boot clock */
+static __u64 start_ns;
+static __s64 wall_offset_ns;
+
+const char *argp_program_version = "sva-snoop (iopfkit)";
+const char *argp_program_bug_address = "the iopfkit developers";
+static const char doc[] =
+"Trace SVA binds and unbinds of every device, one line each.\n"
+"\n"
+"USAGE: sva-snoop [-h] [-x] [-t] [-p PID] [-d DEV] [--pasid N] [-j]\n"
+"\n"
+"EXAMPLES:\n"
+"    sva-snoop              # every bind and unbind\n"
+"    sva-snoop -x           # failed binds only\n"
+"    sva-snoop -p 181       # binds and unbinds by process 181\n"
+"    sva-snoop -d swsva0    # of device swsva0 only\n"
+"    sva-snoop --json       # one JSON object per line";
+
+enum { OPT_PASID = 1000 };
+
+static const struct argp_option opts[] = {
+	{ "failed", 'x', NULL, 0, "Failed binds only", 0 },
+	{ "timestamp", 't', NULL, 0, "Seconds since start instead of the time of day", 0 },
+	{ "pid", 'p', "PID", 0, "Trace this process only (the caller of bind/unbind)", 0 },
+	{ "device", 'd', "DEV", 0, "Trace this device only (its dev_name, e.g. swsva0)", 0 },
+	{ "pasid", OPT_PASID, "N", 0, "Trace this PASID only", 0 },
+	{ "json", 'j', NULL, 0, "One JSON object per line", 0 },
+	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf)", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'x':
+		env.failed = true;
+		break;
+	case 't':
+		env.relative = true;
+		break;
+	case 'p':
+		env.pid = iopf_arg_num(state, "PID", arg, 1, INT_MAX);
+		break;
+	case 'd':
+		if (!*arg || strlen(arg) >= IOPF_DEV_LEN)
+			argp_error(state, "invalid device name: '%s'", arg);
+		env.device = arg;
+		break;
+	case OPT_PASID:
+		env.pasid = iopf_arg_num(state, "PASID", arg, 0, UINT_MAX - 1);
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'v':
+		iopf_verbose = true;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		break;
+	case ARGP_KEY_ARG:
+		argp_error(state, "unexpected argument: '%s'", arg);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static __u64 clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void format_time(__u64 ts_ns, char *buf, size_t size)
+{
+	time_t secs;
+	struct tm tm;
+
+	if (env.relative) {
+		snprintf(buf, size, "%.6f",
+			 ts_ns > start_ns ? (ts_ns - start_ns) / 1e9 : 0.0);
+		return;
+	}
+	secs = (ts_ns + wall_offset_ns) / 1000000000LL;
+	strftime(buf, size, "%H:%M:%S", localtime_r(&secs, &tm));
+}
+
+static int handle_event(void *ctx, void *data, size_t size)
+{
+	const struct sva_snoop_event *e = data;
+	const char *kind = e->kind == SVA_SNOOP_BIND ? "bind" : "unbind";
+	char when[32], pasid[16];
+
+	if (size < sizeof(*e))
+		return 0;
+	if (env.device && strcmp(env.device, e->device))
+		return 0;
+	if (env.pasid >= 0 && e->pasid != env.pasid)
+		return 0;
+	format_time(e->ts_ns, when, sizeof(when));
+	if (e->pasid == IOPF_NO_PASID)
+		strcpy(pasid, "-");
+	else
+		snprintf(pasid, sizeof(pasid), "%u", e->pasid);
+
+	if (env.json) {
+		printf("{\"time\":\"%s\",\"ts_ns\":%llu,\"event\":\"%s\",\"pid\":%u,\"comm\":",
+		       when, e->ts_ns, kind, e->tgid);
+		iopf_json_str(stdout, e->comm);
+		printf(",\"device\":");
+		iopf_json_str(stdout, e->device);
+		printf(",\"pasid\":%d,\"refs\":%u,\"mm\":\"%#llx\",\"own_mm\":%s",
+		       e->pasid == IOPF_NO_PASID ? -1 : (int)e->pasid, e->refs,
+		       e->mm, e->mm_is_caller ? "true" : "false");
+		if (e->kind == SVA_SNOOP_BIND)
+			printf(",\"ret\":%d,\"result\":\"%s\"", e->ret,
+			       e->ret ? iopf_errno_name(e->ret) : "ok");
+		printf("}\n");
+	} else {
+		printf("%-*s %-6s %-7u %-16s %-12s %-7s %-4u %s\n",
+		       env.relative ? 12 : 8, when, kind, e->tgid, e->comm,
+		       e->device, pasid, e->refs,
+		       e->kind == SVA_SNOOP_UNBIND ? "-" :
+		       e->ret ? iopf_errno_name(e->ret) : "ok");
+	}
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = doc,
+	};
+	struct ring_buffer *rb = NULL;
+	struct sva_snoop_bpf *skel;
+	int err;
+
+	iopf_init();
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 2;
+	if (iopf_check_kernel(tool, "iommu_sva_bind"))
+		return 1;
+
+	skel = sva_snoop_bpf__open();
+	if (!skel)
+		return iopf_fail(tool, "cannot open the BPF object", errno);
+	skel->rodata->targ_tgid = env.pid;
+	skel->rodata->targ_failed = env.failed;
+	err = sva_snoop_bpf__load(skel);
+	if (err) {
+		iopf_fail(tool, "cannot load the BPF programs", err);
+		goto out;
+	}
+	err = sva_snoop_bpf__attach(skel);
+	if (err) {
+		iopf_fail(tool, "cannot attach to iommu_sva_bind/unbind", err);
+		goto out;
+	}
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event,
+			      NULL, NULL);
+	if (!rb) {
+		err = -errno;
+		iopf_fail(tool, "cannot open the ring buffer", err);
+		goto out;
+	}
+
+	start_ns = clock_ns(CLOCK_BOOTTIME);
+	wall_offset_ns = clock_ns(CLOCK_REALTIME) - start_ns;
+	if (env.json) {
+		fprintf(stderr, "Tracing SVA binds and unbinds... Hit Ctrl-C to end.\n");
+	} else {
+		printf("Tracing SVA binds and unbinds... Hit Ctrl-C to end.\n");
+		printf("%-*s %-6s %-7s %-16s %-12s %-7s %-4s %s\n",
+		       env.relative ? 12 : 8, env.relative ? "TIME(s)" : "TIME",
+		       "EVENT", "PID", "COMM", "DEVICE", "PASID", "REFS",
+		       "RESULT");
+	}
+	fflush(stdout);
+
+	while (!iopf_exiting) {
+		err = ring_buffer__poll(rb, 100);
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
+		if (err < 0) {
+			iopf_fail(tool, "cannot read the ring buffer", err);
+			goto out;
+		}
+		err = 0;
+	}
+	/* What the kernel recorded before the signal */
+	ring_buffer__consume(rb);
+	if (skel->bss->lost)
+		fprintf(stderr, "%s: %llu events lost (ring buffer full)\n", tool,
+			(unsigned long long)skel->bss->lost);
+out:
+	ring_buffer__free(rb);
+	sva_snoop_bpf__destroy(skel);
+	return err ? 1 : 0;
+}
