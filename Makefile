@@ -71,7 +71,7 @@ SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests -Wno-clobbered
 
 .PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
 	bpf tools tests check check-host check-vm demo vm-shell bench bench-swsva \
-	bench-tracepoints bench-policy clean distclean help
+	bench-tracepoints bench-policy bench-tools clean distclean help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
@@ -81,7 +81,7 @@ help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tools tests'
 	@echo '         check check-host check-vm demo vm-shell bench (bench-swsva'
-	@echo '         bench-tracepoints bench-policy) clean distclean'
+	@echo '         bench-tracepoints bench-policy bench-tools) clean distclean'
 
 deps:
 	$(Q)scripts/deps.sh
@@ -211,7 +211,7 @@ POLICY_BASE ?= $(call patches_before,drivers/iommu/iommu-fault-policy.c)
 # wall-clock runs beside them
 BENCH_ICOUNT ?= 3
 
-bench: bench-swsva bench-tracepoints bench-policy
+bench: bench-swsva bench-tracepoints bench-policy bench-tools
 
 bench-swsva: $(BZIMAGE) $(BENCHES)
 	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -c 1 -d $(BENCH_ICOUNT) -t 1800 -- \
@@ -235,6 +235,19 @@ bench-policy: $(BENCHES) bpf
 		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass group other
 	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-5} \
 		scripts/bench-kernels.sh policy $(POLICY_BASE) off pass group other
+
+# The tools: start-up and memory against bpftrace (wall clock: their
+# start-up waits on file reads, which icount does not make repeatable),
+# then the fault rate with nothing, iopf-top or its bpftrace equivalent
+# attached, on the full series
+bench-tools: $(BENCHES) tools
+	$(Q)scripts/deps.sh -q
+	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
+	$(Q)scripts/vm-run.sh -f default -c 1 -t 1800 -- scripts/bench-tools-guest.sh wall
+	$(Q)BENCH_ICOUNT=$(BENCH_ICOUNT) BENCH_BOOTS=$${BENCH_BOOTS:-3} \
+		scripts/bench-kernels.sh tools full top bpftrace
+	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-5} \
+		scripts/bench-kernels.sh tools full top bpftrace
 
 demo:
 	$(Q)scripts/deps.sh -q

@@ -12,6 +12,15 @@ policy() {
 	"$IOPFKIT_BUILD/bpftool/bpftool" struct_ops register \
 		"$IOPFKIT_BUILD/bpfobj/$1.bpf.o" /sys/fs/bpf/bench >&2
 }
+# A tool started in the background is attached once its output shows $1
+ready() {
+	i=0
+	until grep -q "$1" /tmp/tool.out 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 6000 ] || { echo "bench-kernels-guest: no '$1' from $kind" >&2; exit 1; }
+		sleep 0.1
+	done
+}
 case $kind in
 base|off) ;;
 on)
@@ -21,6 +30,14 @@ on)
 pass) policy policy_pass ;;
 group) policy policy_pass_group ;;
 other) policy policy_pass_swsva1 ;;
+top)
+	"$IOPFKIT_BUILD/bin/iopf-top" -C 1 > /tmp/tool.out 2>&1 &
+	ready .
+	;;
+bpftrace)
+	bpftrace "$(dirname "$0")/iopf-top.bt" > /tmp/tool.out 2>&1 &
+	ready "Tracing page requests"
+	;;
 *) echo "bench-kernels-guest: unknown kind $kind" >&2; exit 2 ;;
 esac
 for g in 1 8; do

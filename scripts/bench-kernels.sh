@@ -3,8 +3,9 @@
 # bench-kernels.sh NAME N KIND...: the swsva benchmark on kernels and
 # setups side by side.  The first KIND is the baseline, "base": the kernel
 # with only the first N patches of the series, built by
-# "scripts/kernel.sh build-first N".  The other KINDs boot the full series
-# and set up what bench-kernels-guest.sh names them for:
+# "scripts/kernel.sh build-first N", or with N "full" the full series with
+# nothing set up.  The other KINDs boot the full series and set up what
+# bench-kernels-guest.sh names them for:
 #
 #   off    nothing (trace events off, no fault policy)
 #   on     every iommu trace event on, into the tracefs buffer
@@ -13,6 +14,8 @@
 #   group  a passthrough policy with a group callback only
 #          (policy_pass_group.bpf.o), on swsva0
 #   other  the same policy on the other endpoint, swsva1
+#   top    iopf-top running (batch mode, 1 s interval, output to a file)
+#   bpftrace  its bpftrace equivalent, scripts/iopf-top.bt, running
 #
 # The guests are booted in turn, KIND after KIND, so that the drift of a
 # noisy host spreads evenly over them.  Each boot gives one median per
@@ -41,6 +44,7 @@ mode=${icount:+icount}
 mode=${mode:-wall}
 base_kbuild=$build/first-$base_n/kbuild-default
 full_kbuild=$build/kbuild-default
+[ "$base_n" = full ] && base_kbuild=$full_kbuild
 out=$build/vm/out
 raw=$out/bench-$name-$mode.raw
 table=$out/bench-$name-$mode.txt
@@ -75,7 +79,11 @@ quantile() {
 		echo "# guest time: wall clock (QEMU TCG on a shared host)"
 	fi
 	echo "# bench-$name: swsva-bench -s $mib -r $rounds, $boots boots of each, in turn, $cpus vCPU(s)"
-	echo "# base: first $base_n patches ($(git -C "$build/first-$base_n/linux" log -1 --format=%s))"
+	if [ "$base_n" = full ]; then
+		echo "# base: the full series, nothing attached"
+	else
+		echo "# base: first $base_n patches ($(git -C "$build/first-$base_n/linux" log -1 --format=%s))"
+	fi
 	echo "# ${kinds[*]:1}: full series ($(git -C "$build/linux" rev-list --count base..HEAD) patches), see scripts/bench-kernels.sh"
 	echo "# medians over boots; req/s q1-q3: the spread between boots"
 	printf '%-4s %-5s %8s %15s %8s %8s %11s %12s\n' g kernel "req/s" "req/s q1-q3" \

@@ -60,31 +60,55 @@ static bool privileged(void)
 	return admin == CAP_SET || (bpf == CAP_SET && perfmon == CAP_SET);
 }
 
-int iopf_check_kernel(const char *tool, const char *event)
+/* The event iopf_check_kernel() was asked about, for iopf_fail() */
+static const char *checked_event;
+
+/* The iopfkit series is there when vmlinux BTF has the event's tp_btf type */
+static bool kernel_has_event(const char *event)
 {
 	char name[128];
 	struct btf *btf;
 	int id;
 
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return false;
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	btf__free(btf);
+	return id >= 0;
+}
+
+static int no_event(const char *tool, const char *event)
+{
+	fprintf(stderr, "%s: the running kernel lacks the iommu trace event %s: it needs the iopfkit kernel series (kernel-patches/)\n",
+		tool, event);
+	return -1;
+}
+
+/*
+ * Cheap checks only: parsing vmlinux BTF here would double the start-up
+ * time, as libbpf parses it again to load. Without tracefs the event is
+ * looked for in BTF when loading fails (iopf_fail()).
+ */
+int iopf_check_kernel(const char *tool, const char *event)
+{
+	char path[192];
+
+	checked_event = event;
 	if (!privileged()) {
 		fprintf(stderr, "%s: needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs\n",
 			tool);
 		return -1;
 	}
-	btf = btf__load_vmlinux_btf();
-	if (!btf) {
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		fprintf(stderr, "%s: the running kernel has no BTF (/sys/kernel/btf/vmlinux): needs CONFIG_DEBUG_INFO_BTF\n",
 			tool);
 		return -1;
 	}
-	snprintf(name, sizeof(name), "btf_trace_%s", event);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	btf__free(btf);
-	if (id < 0) {
-		fprintf(stderr, "%s: the running kernel lacks the iommu trace event %s: it needs the iopfkit kernel series (kernel-patches/)\n",
-			tool, event);
-		return -1;
-	}
+	snprintf(path, sizeof(path), "/sys/kernel/tracing/events/iommu/%s", event);
+	if (!access("/sys/kernel/tracing/events", F_OK) && access(path, F_OK))
+		return no_event(tool, event);
 	return 0;
 }
 
@@ -92,6 +116,10 @@ int iopf_fail(const char *tool, const char *what, int err)
 {
 	if (err < 0)
 		err = -err;
+	if (checked_event && !kernel_has_event(checked_event)) {
+		no_event(tool, checked_event);
+		return 1;
+	}
 	fprintf(stderr, "%s: %s: %s\n", tool, what, strerror(err));
 	return 1;
 }

@@ -35,7 +35,10 @@ void iopf_init(void);
  */
 int iopf_check_kernel(const char *tool, const char *event);
 
-/* A loader's failure: one line naming what failed, with strerror */
+/*
+ * A loader's failure: one line naming what failed, with strerror; or, if
+ * the kernel lacks the event iopf_check_kernel() was given, saying so
+ */
 int iopf_fail(const char *tool, const char *what, int err);
 
 /*
