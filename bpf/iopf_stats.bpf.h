@@ -111,10 +111,20 @@ SEC("tp_btf/iommu_fault_policy_verdict")
 int BPF_PROG(iopf_stats_on_verdict, const struct iommu_fault_ops *ops,
 	     const struct iommu_fault_ctx *fctx, int verdict)
 {
-	struct iopf_stats *s = iopf_stats_get(fctx->dev, fctx->pasid);
+	/* a policy's context says IOMMU_NO_PASID (0) where the events say -1 */
+	struct iopf_stats *s = iopf_stats_get(fctx->dev, fctx->pasid ?:
+							 IOPF_NO_PASID);
 
-	if (s && verdict > 0 && verdict < IOPF_NR_RESP_CODES)
-		__sync_fetch_and_add(&s->verdicts[verdict], 1);
+	if (!s)
+		return 0;
+	/*
+	 * Constant indexes: clang folds a range check of verdict into one
+	 * on a copy, and the verifier then sees an unbounded index
+	 */
+	if (verdict == IOPF_RESP_INVALID)
+		__sync_fetch_and_add(&s->verdicts[IOPF_RESP_INVALID], 1);
+	else if (verdict == IOPF_RESP_FAILURE)
+		__sync_fetch_and_add(&s->verdicts[IOPF_RESP_FAILURE], 1);
 	return 0;
 }
 
