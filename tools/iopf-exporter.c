@@ -73,9 +73,12 @@ static const struct argp_option opts[] = {
 	{ "device", 'd', "DEV", 0, "Export only device DEV (e.g. swsva0)", 0 },
 	{ "once", OPT_ONCE, NULL, 0,
 	  "Print one scrape on stdout and exit, without listening", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf debug output, and log each request",
-	  0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+/* -v also logs each request */
+static const struct argp_child children[] = {
+	{ &iopf_base_argp, 0, NULL, 0 },
 	{},
 };
 
@@ -151,12 +154,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_ONCE:
 		env.once = true;
-		break;
-	case 'v':
-		iopf_verbose = true;
-		break;
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument: '%s'", arg);
@@ -669,27 +666,13 @@ static const char *listen_hint(int err)
 	return "";
 }
 
-/* A kernel of the series before its fault policy patches has no verdicts */
-static bool kernel_has_event(const char *event)
-{
-	struct btf *btf = btf__load_vmlinux_btf();
-	char name[128];
-	bool has;
-
-	if (!btf)
-		return false;
-	snprintf(name, sizeof(name), "btf_trace_%s", event);
-	has = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0;
-	btf__free(btf);
-	return has;
-}
-
 int main(int argc, char **argv)
 {
 	static const struct argp argp = {
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
+		.children = children,
 	};
 	struct MHD_Daemon *daemon = NULL;
 	sigset_t block, orig;
@@ -719,7 +702,8 @@ int main(int argc, char **argv)
 		err = iopf_fail(TOOL, "opening the BPF object", errno);
 		goto out;
 	}
-	if (!kernel_has_event("iommu_fault_policy_verdict"))
+	/* a kernel of the series before its fault policy patches has none */
+	if (!iopf_kernel_has_event("iommu_fault_policy_verdict"))
 		bpf_program__set_autoload(skel->progs.iopf_stats_on_verdict, false);
 	err = iopf_exporter_bpf__load(skel);
 	if (err) {

@@ -35,11 +35,8 @@ static struct env {
 	bool stages;
 	bool timestamp;
 	bool json;
-	pid_t pid;
-	long long pasid;	/* -1: any */
-	const char *device;
 	const char *heatmap;
-} env = { .pasid = -1 };
+} env;
 
 const char *argp_program_version = "iopf-lat (iopfkit)";
 const char *argp_program_bug_address = "the iopfkit developers";
@@ -60,21 +57,23 @@ static const char doc[] =
 "    iopf-lat --json 1        # one JSON object per line each second\n"
 "    iopf-lat --heatmap lat.svg 1  # and a heat map at exit";
 
-enum { OPT_PASID = 1000, OPT_HEATMAP };
+enum { OPT_HEATMAP = 1000 };
 
 static const struct argp_option opts[] = {
 	{ "milliseconds", 'm', NULL, 0, "Histograms in milliseconds", 0 },
 	{ "device-hist", 'D', NULL, 0, "A histogram per device", 0 },
 	{ "pasid-hist", 'P', NULL, 0, "A histogram per device and PASID, with its process", 0 },
 	{ "stages", 'S', NULL, 0, "Also the stages of each group: dispatch, queue, fault, respond", 0 },
-	{ "device", 'd', "DEV", 0, "This device only (its dev_name, e.g. swsva0)", 0 },
-	{ "pid", 'p', "PID", 0, "The PASIDs of this process only", 0 },
-	{ "pasid", OPT_PASID, "N", 0, "This PASID only", 0 },
 	{ "timestamp", 'T', NULL, 0, "Print the time of day with each interval", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line per interval", 0 },
 	{ "heatmap", OPT_HEATMAP, "FILE.svg", 0, "Write a latency heat map (SVG) at exit", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf)", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+/* -p selects the PASIDs of a process, through the PASID map */
+static const struct argp_child children[] = {
+	{ &iopf_filter_argp, 0, NULL, 0 },
+	{ &iopf_base_argp, 0, NULL, 0 },
 	{},
 };
 
@@ -93,17 +92,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'S':
 		env.stages = true;
 		break;
-	case 'd':
-		if (!*arg || strlen(arg) >= IOPF_DEV_LEN)
-			argp_error(state, "invalid device name: '%s'", arg);
-		env.device = arg;
-		break;
-	case 'p':
-		env.pid = iopf_arg_num(state, "PID", arg, 1, INT_MAX);
-		break;
-	case OPT_PASID:
-		env.pasid = iopf_arg_num(state, "PASID", arg, 0, UINT_MAX - 1);
-		break;
 	case 'T':
 		env.timestamp = true;
 		break;
@@ -114,12 +102,6 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		if (!*arg)
 			argp_error(state, "invalid heat map file: ''");
 		env.heatmap = arg;
-		break;
-	case 'v':
-		iopf_verbose = true;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
 		return iopf_arg_interval_count(state, arg, &env.interval,
@@ -539,14 +521,14 @@ static int heat_write(FILE *f)
 	pw = cw * (nr_columns ? nr_columns : 1);
 	ph = ch * rows;
 
-	snprintf(filter, sizeof(filter), "%s%s", env.device ? "device " : "all devices",
-		 env.device ? env.device : "");
-	if (env.pid)
+	snprintf(filter, sizeof(filter), "%s%s", iopf_filter.device ? "device " : "all devices",
+		 iopf_filter.device ?: "");
+	if (iopf_filter.pid)
 		snprintf(filter + strlen(filter), sizeof(filter) - strlen(filter),
-			 ", pid %d", env.pid);
-	if (env.pasid >= 0)
+			 ", pid %d", iopf_filter.pid);
+	if (iopf_filter.has_pasid)
 		snprintf(filter + strlen(filter), sizeof(filter) - strlen(filter),
-			 ", PASID %lld", env.pasid);
+			 ", PASID %lld", iopf_filter.pasid);
 
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -663,6 +645,7 @@ int main(int argc, char **argv)
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
+		.children = children,
 	};
 	struct snap snaps[2] = {}, delta = {};
 	struct iopf_lat_bpf *skel;
@@ -696,10 +679,12 @@ int main(int argc, char **argv)
 				  env.device_hist ? IOPF_LAT_DEVICE : IOPF_LAT_ALL;
 	skel->rodata->targ_ms = env.ms;
 	skel->rodata->targ_stages = env.stages;
-	skel->rodata->targ_tgid = env.pid;
-	skel->rodata->targ_pasid = env.pasid;
-	if (env.device)
-		strncpy((char *)skel->rodata->targ_dev, env.device,
+	skel->rodata->targ_tgid = iopf_filter.pid;
+	/* as the events have it: a request without PASID is PASID (u32)-1 */
+	if (iopf_filter.has_pasid)
+		skel->rodata->targ_pasid = (__u32)iopf_filter.pasid;
+	if (iopf_filter.device)
+		strncpy((char *)skel->rodata->targ_dev, iopf_filter.device,
 			IOPF_DEV_LEN - 1);
 	if (!env.stages) {
 		bpf_program__set_autoload(skel->progs.iopf_lat_dispatch, false);

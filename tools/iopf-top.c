@@ -30,7 +30,6 @@
 #define POLICIES	"/sys/kernel/debug/iommu/fault_policies"
 #define MAX_ROWS	10000
 /* The highest PASID of PCIe (20 bits); -1 selects requests without one */
-#define MAX_PASID	((1 << 20) - 1)
 
 enum sort_key {
 	SORT_REQUESTS,
@@ -59,20 +58,12 @@ static const char *const sort_names[NR_SORT_KEYS] = {
 	[SORT_DEVICE] = "device",
 };
 
-enum {
-	OPT_PASID = 256,	/* long option only */
-};
-
 static struct {
 	bool noclear;
 	bool json;
 	bool all;
 	enum sort_key sort;
 	int rows;
-	const char *device;
-	pid_t pid;		/* 0: any */
-	bool has_pasid;
-	__u32 pasid;
 	int interval;
 	int count;		/* 0: for ever */
 } env = {
@@ -101,12 +92,15 @@ static const struct argp_option opts[] = {
 	{ "noclear", 'C', NULL, 0, "Don't clear the screen: one block per interval", 0 },
 	{ "sort", 's', "KEY", 0, "Sort rows by KEY (default: requests)", 0 },
 	{ "rows", 'r', "N", 0, "Show at most N rows (default 20)", 0 },
-	{ "device", 'd', "DEV", 0, "Only the device named DEV (e.g. swsva0)", 0 },
-	{ "pid", 'p', "PID", 0, "Only the PASIDs of process PID", 0 },
-	{ "pasid", OPT_PASID, "PASID", 0, "Only PASID (-1: requests without one)", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line per interval", 0 },
 	{ "all", 'a', NULL, 0, "Also show rows that were idle in the interval", 0 },
-	{ "verbose", 'v', NULL, 0, "libbpf's debug output", 0 },
+	{},
+};
+
+/* -p selects the PASIDs of a process, through the PASID map */
+static const struct argp_child children[] = {
+	{ &iopf_filter_argp, 0, NULL, 0 },
+	{ &iopf_base_argp, 0, NULL, 0 },
 	{},
 };
 
@@ -130,26 +124,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'r':
 		env.rows = iopf_arg_num(state, "-r", arg, 1, MAX_ROWS);
 		break;
-	case 'd':
-		if (!*arg || strlen(arg) >= IOPF_DEV_LEN)
-			argp_error(state, "invalid device name: '%s'", arg);
-		env.device = arg;
-		break;
-	case 'p':
-		env.pid = iopf_arg_num(state, "-p", arg, 1, INT_MAX);
-		break;
-	case OPT_PASID:
-		env.pasid = iopf_arg_num(state, "--pasid", arg, -1, MAX_PASID);
-		env.has_pasid = true;
-		break;
 	case 'j':
 		env.json = true;
 		break;
 	case 'a':
 		env.all = true;
-		break;
-	case 'v':
-		iopf_verbose = true;
 		break;
 	case ARGP_KEY_ARG:
 		return iopf_arg_interval_count(state, arg, &env.interval,
@@ -388,16 +367,11 @@ static bool row_active(const struct row *r)
 	       r->in_flight;
 }
 
+/* tgid 0, a PASID whose process is not known, matches no -p */
 static bool row_selected(const struct row *r)
 {
-	if (env.device && strcmp(r->device, env.device))
-		return false;
-	if (env.has_pasid && r->key.pasid != env.pasid)
-		return false;
-	/* tgid 0: the PASID's process is not known */
-	if (env.pid && (int)r->proc.tgid != env.pid)
-		return false;
-	return true;
+	return iopf_filter_match(r->device, r->key.pasid == IOPF_NO_PASID ? -1 :
+				 r->key.pasid, r->proc.tgid);
 }
 
 static int cmp_u64_desc(__u64 a, __u64 b)
@@ -797,6 +771,7 @@ int main(int argc, char **argv)
 		.parser = parse_arg,
 		.args_doc = "[interval] [count]",
 		.doc = argp_program_doc,
+		.children = children,
 	};
 	LIBBPF_OPTS(bpf_iter_attach_opts, iter_opts);
 	union bpf_iter_link_info linfo = {};

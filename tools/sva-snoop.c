@@ -8,7 +8,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,10 +24,7 @@ static struct env {
 	bool failed;
 	bool json;
 	bool relative;
-	pid_t pid;
-	long long pasid;	/* -1: any */
-	const char *device;
-} env = { .pasid = -1 };
+} env;
 
 /* Boot time of the tool's start, and wall clock minus boot clock */
 static __u64 start_ns;
@@ -48,17 +44,17 @@ static const char doc[] =
 "    sva-snoop -d swsva0    # of device swsva0 only\n"
 "    sva-snoop --json       # one JSON object per line";
 
-enum { OPT_PASID = 1000 };
-
 static const struct argp_option opts[] = {
 	{ "failed", 'x', NULL, 0, "Failed binds only", 0 },
 	{ "timestamp", 't', NULL, 0, "Seconds since start instead of the time of day", 0 },
-	{ "pid", 'p', "PID", 0, "Trace this process only (the caller of bind/unbind)", 0 },
-	{ "device", 'd', "DEV", 0, "Trace this device only (its dev_name, e.g. swsva0)", 0 },
-	{ "pasid", OPT_PASID, "N", 0, "Trace this PASID only", 0 },
 	{ "json", 'j', NULL, 0, "One JSON object per line", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf)", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+/* -p selects the caller of bind or unbind */
+static const struct argp_child children[] = {
+	{ &iopf_filter_argp, 0, NULL, 0 },
+	{ &iopf_base_argp, 0, NULL, 0 },
 	{},
 };
 
@@ -71,25 +67,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 't':
 		env.relative = true;
 		break;
-	case 'p':
-		env.pid = iopf_arg_num(state, "PID", arg, 1, INT_MAX);
-		break;
-	case 'd':
-		if (!*arg || strlen(arg) >= IOPF_DEV_LEN)
-			argp_error(state, "invalid device name: '%s'", arg);
-		env.device = arg;
-		break;
-	case OPT_PASID:
-		env.pasid = iopf_arg_num(state, "PASID", arg, 0, UINT_MAX - 1);
-		break;
 	case 'j':
 		env.json = true;
-		break;
-	case 'v':
-		iopf_verbose = true;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument: '%s'", arg);
@@ -130,9 +109,8 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	if (env.device && strcmp(env.device, e->device))
-		return 0;
-	if (env.pasid >= 0 && e->pasid != env.pasid)
+	/* the process filter runs in BPF */
+	if (!iopf_filter_match(e->device, e->pasid == IOPF_NO_PASID ? -1 : e->pasid, 0))
 		return 0;
 	format_time(e->ts_ns, when, sizeof(when));
 	if (e->pasid == IOPF_NO_PASID)
@@ -170,6 +148,7 @@ int main(int argc, char **argv)
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
+		.children = children,
 	};
 	struct ring_buffer *rb = NULL;
 	struct sva_snoop_bpf *skel;
@@ -185,7 +164,7 @@ int main(int argc, char **argv)
 	skel = sva_snoop_bpf__open();
 	if (!skel)
 		return iopf_fail(tool, "cannot open the BPF object", errno);
-	skel->rodata->targ_tgid = env.pid;
+	skel->rodata->targ_tgid = iopf_filter.pid;
 	skel->rodata->targ_failed = env.failed;
 	err = sva_snoop_bpf__load(skel);
 	if (err) {

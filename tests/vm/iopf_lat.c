@@ -996,7 +996,7 @@ TEST(usage_and_exit_statuses)
 {
 	static const char *const bad[][3] = {
 		{ "-m", "x" }, { "--bogus" }, { "1", "2", "3" }, { "0" },
-		{ "1", "0" }, { "-p", "0" }, { "-p", "x" }, { "--pasid", "-1" },
+		{ "1", "0" }, { "-p", "0" }, { "-p", "x" }, { "--pasid", "-2" },
 		{ "-d", "" }, { "-d", "a-device-name-that-is-much-too-long" },
 		{ "-D", "-P" }, { "--heatmap" }, { "--json", "-1" },
 	};

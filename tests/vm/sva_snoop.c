@@ -250,11 +250,77 @@ TEST_F(snoop, text_output_has_a_header_and_a_line_per_event)
 	EXPECT_EQ(6, self->nr) TH_LOG("%s", self->run.out);
 }
 
+/*
+ * A device with a 2-bit PASID space (swsva pasid_bits=2) carries PASIDs 1
+ * to 3: address spaces that keep their bindings use them up, and the
+ * next bind fails in iommu_sva_bind_device() with ENOSPC, before a PASID
+ * is allocated. -x shows that bind and nothing else.
+ */
+TEST(failed_bind_shows_its_errno_name)
+{
+	struct tool_run all, failed;
+	struct snoop_line l[64];
+	int gate[2], result[2], i, n, ret = 0, binds = 0, status;
+	pid_t kids[5], failed_pid = 0;
+
+	system("rmmod swsva 2>/dev/null");
+	ASSERT_EQ(0, swsva_load_module("pasid_bits=2"));
+	ASSERT_EQ(0, pipe(gate));
+	ASSERT_EQ(0, pipe(result));
+	ASSERT_EQ(0, start_snoop(&all, NULL, NULL));
+	ASSERT_EQ(0, start_snoop(&failed, "-x", NULL));
+
+	/* children bind and hold their binding until the gate closes */
+	for (i = 0; i < 5 && !ret; i++) {
+		kids[i] = fork();
+		if (!kids[i]) {
+			int fd = swsva_open(0), r = swsva_bind(fd);
+			char c;
+
+			close(gate[1]);
+			if (write(result[1], &r, sizeof(r)) != sizeof(r))
+				_exit(1);
+			if (read(gate[0], &c, 1) < 0)
+				_exit(1);
+			_exit(0);
+		}
+		ASSERT_EQ(sizeof(ret), read(result[0], &ret, sizeof(ret)));
+		if (ret > 0) {
+			binds++;
+			ret = 0;
+		} else {
+			failed_pid = kids[i];
+		}
+	}
+	n = i;
+	close(gate[1]);
+	for (i = 0; i < n; i++)
+		waitpid(kids[i], &status, 0);
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_GE(3, binds);
+	ASSERT_EQ(0, tool_stop(&all, SIGINT));
+	ASSERT_EQ(0, tool_stop(&failed, SIGINT));
+	system("rmmod swsva");
+	ASSERT_EQ(0, swsva_load_module(NULL));
+
+	ASSERT_EQ(1, snoop_lines(failed.out, l, 64)) TH_LOG("%s", failed.out);
+	EXPECT_STREQ("bind", l[0].event);
+	EXPECT_EQ(failed_pid, l[0].pid);
+	EXPECT_EQ(-ENOSPC, l[0].ret);
+	EXPECT_STREQ("ENOSPC", l[0].result);
+	EXPECT_EQ(-1, l[0].pasid);
+	/* the full trace: each bind, the failed one, each unbind at exit */
+	EXPECT_EQ(2 * binds + 1, snoop_lines(all.out, l, 64)) TH_LOG("%s", all.out);
+	EXPECT_NE(NULL, strstr(all.out, "\"result\":\"ENOSPC\""));
+	tool_free(&all);
+	tool_free(&failed);
+}
+
 /* Bad flags and values: usage on stderr, exit 2; --help: exit 0 */
 TEST(usage_and_exit_statuses)
 {
 	static const char *const bad[][3] = {
-		{ "--bogus" }, { "-p", "x" }, { "-p", "0" }, { "--pasid", "-1" },
+		{ "--bogus" }, { "-p", "x" }, { "-p", "0" }, { "--pasid", "-2" }, { "--pasid", "1048576" },
 		{ "extra" }, { "-d", "" },
 		{ "-d", "a-device-name-that-is-much-too-long" },
 	};

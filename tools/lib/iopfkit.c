@@ -63,13 +63,20 @@ static bool privileged(void)
 /* The event iopf_check_kernel() was asked about, for iopf_fail() */
 static const char *checked_event;
 
-/* The iopfkit series is there when vmlinux BTF has the event's tp_btf type */
-static bool kernel_has_event(const char *event)
+/*
+ * tracefs lists the events when mounted; otherwise the event is there
+ * when vmlinux BTF has its tp_btf type
+ */
+bool iopf_kernel_has_event(const char *event)
 {
-	char name[128];
+	char name[192];
 	struct btf *btf;
 	int id;
 
+	if (!access("/sys/kernel/tracing/events", F_OK)) {
+		snprintf(name, sizeof(name), "/sys/kernel/tracing/events/iommu/%s", event);
+		return !access(name, F_OK);
+	}
 	btf = btf__load_vmlinux_btf();
 	if (!btf)
 		return false;
@@ -116,7 +123,7 @@ int iopf_fail(const char *tool, const char *what, int err)
 {
 	if (err < 0)
 		err = -err;
-	if (checked_event && !kernel_has_event(checked_event)) {
+	if (checked_event && !iopf_kernel_has_event(checked_event)) {
 		no_event(tool, checked_event);
 		return 1;
 	}
@@ -136,6 +143,77 @@ long long iopf_arg_num(struct argp_state *state, const char *opt,
 		argp_error(state, "invalid %s: '%s' (a number from %lld to %lld)",
 			   opt, arg, min, max);
 	return v;
+}
+
+struct iopf_filter iopf_filter;
+
+enum { OPT_PASID = 0x1000 };
+
+static const struct argp_option filter_opts[] = {
+	{ "device", 'd', "DEV", 0, "This device only (its dev_name, e.g. swsva0)", 0 },
+	{ "pid", 'p', "PID", 0, "This process only", 0 },
+	{ "pasid", OPT_PASID, "N", 0, "This PASID only (-1: requests without PASID)", 0 },
+	{},
+};
+
+static error_t parse_filter(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'd':
+		if (!*arg || strlen(arg) >= IOPF_DEV_LEN)
+			argp_error(state, "invalid device name: '%s'", arg);
+		iopf_filter.device = arg;
+		return 0;
+	case 'p':
+		iopf_filter.pid = iopf_arg_num(state, "-p", arg, 1, INT_MAX);
+		return 0;
+	case OPT_PASID:
+		iopf_filter.pasid = iopf_arg_num(state, "--pasid", arg, -1,
+						 IOPF_MAX_PASID);
+		iopf_filter.has_pasid = true;
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp iopf_filter_argp = {
+	.options = filter_opts,
+	.parser = parse_filter,
+};
+
+static const struct argp_option base_opts[] = {
+	{ "verbose", 'v', NULL, 0, "Verbose debug output (libbpf)", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show the full help", 0 },
+	{},
+};
+
+static error_t parse_base(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'v':
+		iopf_verbose = true;
+		return 0;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		return 0;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+}
+
+const struct argp iopf_base_argp = {
+	.options = base_opts,
+	.parser = parse_base,
+};
+
+bool iopf_filter_match(const char *dev, long long pasid, pid_t tgid)
+{
+	if (iopf_filter.device && strcmp(dev, iopf_filter.device))
+		return false;
+	if (iopf_filter.has_pasid && pasid != iopf_filter.pasid)
+		return false;
+	return !iopf_filter.pid || tgid == iopf_filter.pid;
 }
 
 int iopf_arg_interval_count(struct argp_state *state, const char *arg,

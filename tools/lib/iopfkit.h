@@ -48,6 +48,34 @@ int iopf_fail(const char *tool, const char *what, int err);
 long long iopf_arg_num(struct argp_state *state, const char *opt,
 		       const char *arg, long long min, long long max);
 
+/*
+ * What the tools select by, set by iopf_filter_argp: -d DEV, -p PID,
+ * --pasid N (-1: requests without a PASID, and binds that got none)
+ */
+struct iopf_filter {
+	const char *device;	/* NULL: any */
+	pid_t pid;		/* 0: any */
+	bool has_pasid;
+	long long pasid;
+};
+extern struct iopf_filter iopf_filter;
+
+/* The largest PASID (PCIe: 20 bits) */
+#define IOPF_MAX_PASID	((1LL << 20) - 1)
+
+/*
+ * argp children every tool lists (struct argp_child): iopf_filter_argp
+ * for -d, -p and --pasid, iopf_base_argp for -v and a hidden -h (--help)
+ */
+extern const struct argp iopf_filter_argp;
+extern const struct argp iopf_base_argp;
+
+/* Whether @dev, @pasid and the process @tgid pass the filter */
+bool iopf_filter_match(const char *dev, long long pasid, pid_t tgid);
+
+/* Whether the running kernel has trace event @event (parses vmlinux BTF) */
+bool iopf_kernel_has_event(const char *event);
+
 /* Positional [interval] [count] of the bcc tools */
 int iopf_arg_interval_count(struct argp_state *state, const char *arg,
 			    int *interval, int *count);
