@@ -70,7 +70,7 @@ BENCHES := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.
 SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests -Wno-clobbered
 
 .PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
-	bpf tools tests check check-host check-vm demo vm-shell bench bench-swsva \
+	bpf tools install tests check check-host check-vm demo vm-shell bench bench-swsva \
 	bench-tracepoints bench-policy bench-tools clean distclean help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
@@ -79,7 +79,7 @@ all: bpf tools tests
 
 help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
-	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tools tests'
+	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tools install tests'
 	@echo '         check check-host check-vm demo vm-shell bench (bench-swsva'
 	@echo '         bench-tracepoints bench-policy bench-tools) clean distclean'
 
@@ -164,6 +164,14 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/skel/%.skel.h $(TOOLS_LIB) $(LIBBPF_A) | $(BU
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP -MF $(BUILD)/tools/$*.d $< -o $@ \
 		$(TOOLS_LDLIBS) $(LDLIBS_$*)
+
+# The tools and their man pages, for a machine that runs the patched kernel
+PREFIX ?= /usr/local
+install: $(TOOLS)
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 $(patsubst $(BUILD)/bin/%,docs/man/%.8,$(TOOLS)) \
+		$(DESTDIR)$(PREFIX)/share/man/man8/
 
 # --- tests ------------------------------------------------------------------
 

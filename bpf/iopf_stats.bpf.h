@@ -15,6 +15,14 @@ struct {
 	__type(value, struct iopf_stats);
 } iopf_stats SEC(".maps");
 
+/* The groups reported since the programs attached, until answered */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct iopf_group_key);
+	__type(value, __u8);
+} iopf_groups_in_flight SEC(".maps");
+
 /* Which lat_max_ns[] slot the programs write: the reader bumps it */
 __u32 iopf_stats_epoch;
 /* Entries that could not be created: the map was full */
@@ -50,42 +58,27 @@ iopf_stats_get(struct device *dev, __u32 pasid)
 	return s;
 }
 
-SEC("tp_btf/iommu_iopf_report")
-int BPF_PROG(iopf_stats_on_report, struct device *dev, struct iommu_fault *fault)
-{
-	struct iopf_stats *s = iopf_stats_get(dev, iopf_fault_pasid(fault));
-
-	if (!s)
-		return 0;
-	__sync_fetch_and_add(&s->requests, 1);
-	if (fault->prm.flags & IOPF_FLAG_LAST_PAGE)
-		__sync_fetch_and_add(&s->groups, 1);
-	return 0;
-}
-
-SEC("tp_btf/iommu_iopf_refuse")
-int BPF_PROG(iopf_stats_on_refuse, struct device *dev, struct iommu_fault *fault,
-	     u32 reason)
-{
-	struct iopf_stats *s = iopf_stats_get(dev, iopf_fault_pasid(fault));
-
-	if (s)
-		__sync_fetch_and_add(&s->refused, 1);
-	return 0;
-}
-
+/* Before the report program: skeletons attach in this order */
 SEC("tp_btf/iommu_iopf_response")
 int BPF_PROG(iopf_stats_on_response, struct device *dev,
 	     struct iommu_fault *fault, struct iommu_page_response *resp,
 	     u64 latency_ns)
 {
 	struct iopf_stats *s = iopf_stats_get(dev, iopf_fault_pasid(fault));
+	struct iopf_group_key g = {
+		.dev = (__u64)dev,
+		.pasid = iopf_fault_pasid(fault),
+		.grpid = resp->grpid,
+	};
 	__u32 code = resp->code, slot, epoch;
 	__u64 *max;
 
 	if (!s)
 		return 0;
 	__sync_fetch_and_add(&s->responses, 1);
+	/* only the groups whose report was counted leave the in-flight set */
+	if (!bpf_map_delete_elem(&iopf_groups_in_flight, &g))
+		__sync_fetch_and_add(&s->answered, 1);
 	if (code < IOPF_NR_RESP_CODES)
 		__sync_fetch_and_add(&s->codes[code], 1);
 	/* 0: the group was reported before anyone listened */
@@ -104,6 +97,45 @@ int BPF_PROG(iopf_stats_on_response, struct device *dev,
 	/* a racing CPU may lose its maximum: it is an observation, not a count */
 	if (latency_ns > *max)
 		*max = latency_ns;
+	return 0;
+}
+
+SEC("tp_btf/iommu_iopf_report")
+int BPF_PROG(iopf_stats_on_report, struct device *dev, struct iommu_fault *fault)
+{
+	struct iopf_stats *s = iopf_stats_get(dev, iopf_fault_pasid(fault));
+
+	if (!s)
+		return 0;
+	__sync_fetch_and_add(&s->requests, 1);
+	if (fault->prm.flags & IOPF_FLAG_LAST_PAGE) {
+		struct iopf_group_key g = {
+			.dev = (__u64)dev,
+			.pasid = iopf_fault_pasid(fault),
+			.grpid = fault->prm.grpid,
+		};
+		__u8 one = 1;
+
+		__sync_fetch_and_add(&s->groups, 1);
+		/*
+		 * A key left by a response nobody saw (the tools attach
+		 * the response program first) is not counted twice: the
+		 * next response of the index takes it out
+		 */
+		if (!bpf_map_update_elem(&iopf_groups_in_flight, &g, &one, BPF_NOEXIST))
+			__sync_fetch_and_add(&s->tracked, 1);
+	}
+	return 0;
+}
+
+SEC("tp_btf/iommu_iopf_refuse")
+int BPF_PROG(iopf_stats_on_refuse, struct device *dev, struct iommu_fault *fault,
+	     u32 reason)
+{
+	struct iopf_stats *s = iopf_stats_get(dev, iopf_fault_pasid(fault));
+
+	if (s)
+		__sync_fetch_and_add(&s->refused, 1);
 	return 0;
 }
 

@@ -42,6 +42,7 @@ int iopf_iter_pasids(struct bpf_iter__task *ctx)
 	if (!iommu_mm)
 		return 0;
 	pasid = BPF_CORE_READ(iommu_mm, pasid);
+	proc.mm = (__u64)mm;
 	proc.tgid = task->tgid;
 	bpf_probe_read_kernel_str(proc.comm, sizeof(proc.comm), task->comm);
 	bpf_map_update_elem(&pasid_procs, &pasid, &proc, BPF_NOEXIST);
@@ -51,18 +52,23 @@ int iopf_iter_pasids(struct bpf_iter__task *ctx)
 /*
  * The caller of a bind usually binds its own mm; when it binds another's
  * (a driver acting for a process), the owner is unknown: tgid 0, unless
- * the iterator or an earlier bind named it.
+ * the iterator or an earlier bind named that mm's process. A PASID freed
+ * with its mm and given to another is a new entry.
  */
 static __always_inline void iopf_pasid_map_bind(struct mm_struct *mm,
 						u32 pasid, int ret)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct iopf_proc proc = { .flags = IOPF_PROC_BOUND };
+	struct iopf_proc proc = { .mm = (__u64)mm, .flags = IOPF_PROC_BOUND };
+	struct iopf_proc *known;
 
 	if (ret)
 		return;
 	if (task->mm != mm) {
-		bpf_map_update_elem(&pasid_procs, &pasid, &proc, BPF_NOEXIST);
+		known = bpf_map_lookup_elem(&pasid_procs, &pasid);
+		if (known && known->mm == (__u64)mm)
+			return;
+		bpf_map_update_elem(&pasid_procs, &pasid, &proc, BPF_ANY);
 		return;
 	}
 	proc.tgid = task->tgid;

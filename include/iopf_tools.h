@@ -26,6 +26,8 @@
  * bindings made before the tool started, then by every successful bind.
  */
 struct iopf_proc {
+	__u64 mm;		/* the address space: a PASID freed and given to
+				 * another mm is another entry */
 	__u32 tgid;		/* 0: bound on its behalf by another process */
 	__u32 flags;		/* IOPF_PROC_* */
 	char comm[IOPF_COMM_LEN];
@@ -94,6 +96,13 @@ struct iopf_stats_key {
 	__u32 pad;
 };
 
+/* A group in flight: a device reuses a group index once it is answered */
+struct iopf_group_key {
+	__u64 dev;
+	__u32 pasid;
+	__u32 grpid;
+};
+
 struct iopf_stats {
 	char device[IOPF_DEV_LEN];
 	__u64 requests;		/* iommu_iopf_report */
@@ -102,7 +111,13 @@ struct iopf_stats {
 	__u64 responses;	/* iommu_iopf_response */
 	__u64 codes[IOPF_NR_RESP_CODES];
 	__u64 lat_sum_ns;	/* of the responses in lat[] */
-	__u64 lat_unknown;	/* responses to groups reported before the tool */
+	__u64 lat_unknown;	/* responses without latency: nothing traced the report */
+	/*
+	 * Groups whose last request the programs saw reported, and those of
+	 * them answered since: tracked - answered is exactly the groups in
+	 * flight, whatever was in flight when the tool started or attached
+	 */
+	__u64 tracked, answered;
 	__u64 verdicts[IOPF_NR_RESP_CODES];	/* a fault policy's: [1] invalid, [2] failure */
 	__u64 binds, unbinds;	/* iommu_sva_bind (successful), iommu_sva_unbind */
 	/*

@@ -211,6 +211,8 @@ static void stats_add(struct iopf_stats *d, const struct iopf_stats *s)
 	}
 	d->lat_sum_ns += s->lat_sum_ns;
 	d->lat_unknown += s->lat_unknown;
+	d->tracked += s->tracked;
+	d->answered += s->answered;
 	d->binds += s->binds;
 	d->unbinds += s->unbinds;
 	for (i = 0; i < IOPF_LAT_SLOTS; i++)
@@ -286,51 +288,20 @@ static int read_series(struct series **out, size_t *nr)
  */
 static void put_label_value(FILE *f, const char *s, size_t max)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	const unsigned char *end = p + strnlen(s, max);
+	const char *end = s + strnlen(s, max);
 
-	while (p < end) {
-		unsigned char c = *p;
-		int len = 0, i;
+	while (s < end) {
+		size_t len = iopf_utf8_len(s, end);
 
-		if (c == '\\' || c == '"') {
-			fputc('\\', f);
-			fputc(c, f);
-			p++;
-			continue;
-		}
-		if (c == '\n') {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
 			fputs("\\n", f);
-			p++;
-			continue;
-		}
-		if (c < 0x80) {
-			fputc(c, f);
-			p++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			len = 2;
-		else if (c >= 0xe0 && c <= 0xef)
-			len = 3;
-		else if (c >= 0xf0 && c <= 0xf4)
-			len = 4;
-		for (i = 1; len && i < len; i++)
-			if (p + i >= end || (p[i] & 0xc0) != 0x80)
-				len = 0;
-		/* overlong, surrogates and beyond U+10FFFF */
-		if ((len == 3 && c == 0xe0 && p[1] < 0xa0) ||
-		    (len == 3 && c == 0xed && p[1] >= 0xa0) ||
-		    (len == 4 && c == 0xf0 && p[1] < 0x90) ||
-		    (len == 4 && c == 0xf4 && p[1] >= 0x90))
-			len = 0;
-		if (!len) {
-			fputs("\xef\xbf\xbd", f);
-			p++;
-			continue;
-		}
-		fwrite(p, 1, len, f);
-		p += len;
+		else if (len)
+			fwrite(s, 1, len, f);
+		else
+			fputs(IOPF_REPLACEMENT_CHAR, f);
+		s += len ? len : 1;
 	}
 }
 
@@ -472,13 +443,13 @@ static int scrape(FILE *f)
 	}
 
 	/*
-	 * Responses to groups reported before the exporter listened come
-	 * without a report: counted as untimed, they do not make it negative
+	 * The groups whose report the programs saw, less those answered
+	 * since (bpf/iopf_stats.bpf.h): exact whatever was in flight at
+	 * start-up; the clamp is for a read that races the programs
 	 */
 	SIMPLE_FAMILY(f, v, nr, "iopf_page_request_groups_in_flight", "gauge",
 		      "Page request groups reported and not yet answered.",
-		      s->groups + s->lat_unknown > s->responses ?
-		      s->groups + s->lat_unknown - s->responses : 0);
+		      s->tracked > s->answered ? s->tracked - s->answered : 0);
 
 	put_histogram(f, v, nr);
 	SIMPLE_FAMILY(f, v, nr, "iopf_page_responses_untimed_total", "counter",

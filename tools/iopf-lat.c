@@ -295,17 +295,19 @@ static void print_text(const struct snap *d)
 	}
 	for (i = 0; i < d->nr; i++) {
 		const struct row *r = &d->rows[i];
-		char pasid[16];
+		char pasid[16], dev[IOPF_DEV_LEN], comm[IOPF_COMM_LEN];
 
 		if (r->key.pasid == IOPF_NO_PASID)
 			strcpy(pasid, "-");
 		else
 			snprintf(pasid, sizeof(pasid), "%u", r->key.pasid);
+		iopf_printable(dev, r->h.device, sizeof(dev));
+		iopf_printable(comm, r->proc.comm, sizeof(comm));
 		if (env.device_hist)
-			printf("\ndevice = %s\n", r->h.device);
+			printf("\ndevice = %s\n", dev);
 		else if (env.pasid_hist)
 			printf("\ndevice = %s, pasid = %s, pid = %u, comm = %s\n",
-			       r->h.device, pasid, r->proc.tgid, r->proc.comm);
+			       dev, pasid, r->proc.tgid, comm);
 		iopf_print_log2_hist(stdout, r->h.slots, IOPF_LAT_HIST_SLOTS,
 				     unit());
 		print_summary(r->count, r->h.sum_ns);
@@ -343,11 +345,9 @@ static void json_hist(const struct iopf_lat_hist *h, __u64 count)
 
 static void print_json(const struct snap *d)
 {
-	char ts[32];
 	int i;
 
-	iopf_strftime(ts, sizeof(ts));
-	printf("{\"time\":\"%s\",\"unit\":\"%s\",\"hists\":[", ts, unit());
+	printf("{\"time\":%.3f,\"unit\":\"%s\",\"hists\":[", iopf_epoch(), unit());
 	for (i = 0; i < d->nr; i++) {
 		const struct row *r = &d->rows[i];
 
@@ -735,8 +735,12 @@ int main(int argc, char **argv)
 		struct snap *prev = &snaps[cur], *now = &snaps[!cur];
 
 		wait_until(next, &unblocked);
-		if (next != UINT64_MAX)
+		/* after a stop (SIGSTOP, suspend), one interval, not a burst */
+		if (next != UINT64_MAX) {
 			next += step;
+			if (next < iopf_now_ns())
+				next = iopf_now_ns() + step;
+		}
 		err = snap_read(skel, now);
 		if (err)
 			goto fail_read;

@@ -348,16 +348,14 @@ static void make_row(struct row *r, const struct entry *cur,
 	r->p50_ns = percentile(r->lat, r->lat_n, 0.50, r->max_ns);
 	r->p99_ns = percentile(r->lat, r->lat_n, 0.99, r->max_ns);
 	/*
-	 * Groups without a response, now. A response with latency 0 is to a
-	 * group reported before the response program listened, which
-	 * "groups" never counted (main() attaches it first). A group reported
-	 * between the two attaches, or before the tool started while another
-	 * tool listened, is answered but never counted: in flight reads low
-	 * under load and 0 at rest. The entry is also read field by field
-	 * while the programs count: hence the clamp.
+	 * Groups without a response, now: the BPF programs keep the set of
+	 * groups whose report they saw (bpf/iopf_stats.bpf.h), so groups in
+	 * flight before the tool started are neither here nor counted. The
+	 * entry is read field by field while the programs count: hence the
+	 * clamp.
 	 */
-	answered = c->responses - c->lat_unknown;
-	r->in_flight = c->groups > answered ? c->groups - answered : 0;
+	answered = c->answered;
+	r->in_flight = c->tracked > answered ? c->tracked - answered : 0;
 }
 
 static bool row_active(const struct row *r)
@@ -521,18 +519,6 @@ static void __attribute__((format(printf, 1, 2))) line(const char *fmt, ...)
 	scr.lines++;
 }
 
-/* A name from the kernel, printable on a terminal */
-static void printable(char *dst, const char *src, size_t size)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < size && src[i]; i++)
-		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
-	dst[i] = '\0';
-	if (!i && size > 1)
-		strcpy(dst, "?");
-}
-
 static void fmt_us(char *buf, size_t size, double ns, __u64 n)
 {
 	if (!n)
@@ -599,8 +585,8 @@ static void print_text(const struct row *rows, const struct totals *t,
 			strcpy(pasid, "-");
 		else
 			snprintf(pasid, sizeof(pasid), "%u", r->key.pasid);
-		printable(dev, r->device, sizeof(dev));
-		printable(comm, r->proc.comm, sizeof(comm));
+		iopf_printable(dev, r->device, sizeof(dev));
+		iopf_printable(comm, r->proc.comm, sizeof(comm));
 		fmt_us(p50, sizeof(p50), r->p50_ns, r->lat_n);
 		fmt_us(p99, sizeof(p99), r->p99_ns, r->lat_n);
 		fmt_us(max, sizeof(max), r->max_ns, r->lat_n);
@@ -791,6 +777,9 @@ int main(int argc, char **argv)
 	st.skel = iopf_top_bpf__open();
 	if (!st.skel)
 		return iopf_fail(TOOL, "opening the BPF object", errno);
+	/* a kernel of the series before its fault policy patches has none */
+	if (!iopf_kernel_has_event("iommu_fault_policy_verdict"))
+		bpf_program__set_autoload(st.skel->progs.iopf_stats_on_verdict, false);
 	err = iopf_top_bpf__load(st.skel);
 	if (err) {
 		err = iopf_fail(TOOL, "loading the BPF programs", err);
@@ -800,9 +789,9 @@ int main(int argc, char **argv)
 	bpf_program__set_autoattach(st.skel->progs.iopf_iter_pasids, false);
 	bpf_program__set_autoattach(st.skel->progs.iopf_top_dump, false);
 	/*
-	 * Responses before reports: a group reported before the response
-	 * program listened gets latency 0 (lat_unknown), and must not be in
-	 * "groups" either, or it would stay in flight for ever (make_row())
+	 * Responses before reports: a group whose response the programs
+	 * missed would stay in their in-flight set until its index is
+	 * reused (bpf/iopf_stats.bpf.h)
 	 */
 	bpf_program__set_autoattach(st.skel->progs.iopf_stats_on_report, false);
 	err = iopf_top_bpf__attach(st.skel);

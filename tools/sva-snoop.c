@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <bpf/libbpf.h>
 
 #include "iopfkit.h"
@@ -25,6 +26,19 @@ static struct env {
 	bool json;
 	bool relative;
 } env;
+
+/*
+ * The address space, as an identity that does not give away a kernel
+ * address: the same within a run, keyed anew at each start
+ */
+static __u64 mm_key;
+
+static __u64 mm_id(__u64 mm)
+{
+	__u64 x = (mm ^ mm_key) * 0x9e3779b97f4a7c15ULL;
+
+	return x ^ (x >> 29);
+}
 
 /* Boot time of the tool's start, and wall clock minus boot clock */
 static __u64 start_ns;
@@ -109,8 +123,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 
 	if (size < sizeof(*e))
 		return 0;
-	/* the process filter runs in BPF */
-	if (!iopf_filter_match(e->device, e->pasid == IOPF_NO_PASID ? -1 : e->pasid, 0))
+	/* the process filter runs in BPF too, before the ring buffer */
+	if (!iopf_filter_match(e->device, e->pasid == IOPF_NO_PASID ? -1 : e->pasid,
+			       e->tgid))
 		return 0;
 	format_time(e->ts_ns, when, sizeof(when));
 	if (e->pasid == IOPF_NO_PASID)
@@ -119,22 +134,26 @@ static int handle_event(void *ctx, void *data, size_t size)
 		snprintf(pasid, sizeof(pasid), "%u", e->pasid);
 
 	if (env.json) {
-		printf("{\"time\":\"%s\",\"ts_ns\":%llu,\"event\":\"%s\",\"pid\":%u,\"comm\":",
-		       when, e->ts_ns, kind, e->tgid);
+		printf("{\"time\":%.6f,\"ts_ns\":%llu,\"event\":\"%s\",\"pid\":%u,\"comm\":",
+		       (e->ts_ns + wall_offset_ns) / 1e9, e->ts_ns, kind, e->tgid);
 		iopf_json_str(stdout, e->comm);
 		printf(",\"device\":");
 		iopf_json_str(stdout, e->device);
-		printf(",\"pasid\":%d,\"refs\":%u,\"mm\":\"%#llx\",\"own_mm\":%s",
+		printf(",\"pasid\":%d,\"refs\":%u,\"mm\":\"%016llx\",\"own_mm\":%s",
 		       e->pasid == IOPF_NO_PASID ? -1 : (int)e->pasid, e->refs,
-		       e->mm, e->mm_is_caller ? "true" : "false");
+		       mm_id(e->mm), e->mm_is_caller ? "true" : "false");
 		if (e->kind == SVA_SNOOP_BIND)
 			printf(",\"ret\":%d,\"result\":\"%s\"", e->ret,
 			       e->ret ? iopf_errno_name(e->ret) : "ok");
 		printf("}\n");
 	} else {
+		char comm[IOPF_COMM_LEN], dev[IOPF_DEV_LEN];
+
+		iopf_printable(comm, e->comm, sizeof(comm));
+		iopf_printable(dev, e->device, sizeof(dev));
 		printf("%-*s %-6s %-7u %-16s %-12s %-7s %-4u %s\n",
-		       env.relative ? 12 : 8, when, kind, e->tgid, e->comm,
-		       e->device, pasid, e->refs,
+		       env.relative ? 12 : 8, when, kind, e->tgid, comm,
+		       dev, pasid, e->refs,
 		       e->kind == SVA_SNOOP_UNBIND ? "-" :
 		       e->ret ? iopf_errno_name(e->ret) : "ok");
 	}
@@ -184,6 +203,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
+	if (getrandom(&mm_key, sizeof(mm_key), 0) != sizeof(mm_key))
+		mm_key = clock_ns(CLOCK_MONOTONIC) * 0x2545f4914f6cdd1dULL;
 	start_ns = clock_ns(CLOCK_BOOTTIME);
 	wall_offset_ns = clock_ns(CLOCK_REALTIME) - start_ns;
 	if (env.json) {

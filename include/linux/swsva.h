@@ -115,7 +115,8 @@ struct swsva_dma {
  * struct swsva_page_request - SWSVA_IOC_PAGE_REQUEST: raise a raw group
  * @size: sizeof(struct swsva_page_request)
  * @flags: 0 or SWSVA_PAGE_REQUEST_NO_LAST
- * @pasid: the PASID, bound or not, below 2^SWSVA_PASID_BITS
+ * @pasid: the PASID, bound or not, below 2^pasid_bits (the module
+ *	parameter, SWSVA_PASID_BITS by default)
  * @perm: SWSVA_PERM_READ and/or SWSVA_PERM_WRITE
  * @addr: page-aligned address of the first page
  * @pages: requests in the group, 1 to SWSVA_GROUP_MAX_PAGES

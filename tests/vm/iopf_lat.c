@@ -270,7 +270,7 @@ static void lat_line(struct jv *l, struct lat_out *o)
 	struct jv *hists = jget(l, "hists"), *st = jget(l, "stages");
 	int i;
 
-	if (!jget(l, "time") || jget(l, "time")->t != J_STR)
+	if (!jget(l, "time") || jget(l, "time")->t != J_NUM)
 		o->error = "no time";
 	if (o->lines == 1)
 		snprintf(o->unit, sizeof(o->unit), "%s", jstr(l, "unit"));

@@ -265,8 +265,9 @@ TEST(failed_bind_shows_its_errno_name)
 
 	system("rmmod swsva 2>/dev/null");
 	ASSERT_EQ(0, swsva_load_module("pasid_bits=2"));
-	ASSERT_EQ(0, pipe(gate));
-	ASSERT_EQ(0, pipe(result));
+	/* close-on-exec: the tools must not hold the gate open */
+	ASSERT_EQ(0, pipe2(gate, O_CLOEXEC));
+	ASSERT_EQ(0, pipe2(result, O_CLOEXEC));
 	ASSERT_EQ(0, start_snoop(&all, NULL, NULL));
 	ASSERT_EQ(0, start_snoop(&failed, "-x", NULL));
 

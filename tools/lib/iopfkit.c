@@ -23,11 +23,13 @@ static void on_signal(int sig)
 	iopf_exiting = 1;
 }
 
+/*
+ * libbpf's warnings and errors too only with -v: a failure is one line
+ * (iopf_fail()), which says -v shows the rest
+ */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list args)
 {
-	if (level == LIBBPF_DEBUG && !iopf_verbose)
-		return 0;
 	if (!iopf_verbose)
 		return 0;
 	return vfprintf(stderr, fmt, args);
@@ -127,7 +129,8 @@ int iopf_fail(const char *tool, const char *what, int err)
 		no_event(tool, checked_event);
 		return 1;
 	}
-	fprintf(stderr, "%s: %s: %s\n", tool, what, strerror(err));
+	fprintf(stderr, "%s: %s: %s%s\n", tool, what, strerror(err),
+		iopf_verbose ? "" : " (-v shows libbpf's log)");
 	return 1;
 }
 
@@ -273,6 +276,14 @@ void iopf_strftime(char *buf, size_t size)
 	strftime(buf, size, "%H:%M:%S", localtime_r(&t, &tm));
 }
 
+double iopf_epoch(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 double iopf_uptime(void)
 {
 	struct timespec ts;
@@ -305,20 +316,63 @@ const char *iopf_errno_name(int err)
 	return buf;
 }
 
+size_t iopf_utf8_len(const char *s, const char *end)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char c = *p;
+	size_t len = 0, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4;
+	for (i = 1; len && i < len; i++)
+		if (s + i >= end || (p[i] & 0xc0) != 0x80)
+			return 0;
+	/* overlong, surrogates and beyond U+10FFFF */
+	if ((len == 3 && c == 0xe0 && p[1] < 0xa0) ||
+	    (len == 3 && c == 0xed && p[1] >= 0xa0) ||
+	    (len == 4 && c == 0xf0 && p[1] < 0x90) ||
+	    (len == 4 && c == 0xf4 && p[1] >= 0x90))
+		return 0;
+	return len;
+}
+
 void iopf_json_str(FILE *f, const char *s)
 {
+	const char *end = s + strlen(s);
+
 	fputc('"', f);
-	for (; *s; s++) {
+	while (s < end) {
 		unsigned char c = *s;
+		size_t len = iopf_utf8_len(s, end);
 
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c < 0x20)
 			fprintf(f, "\\u%04x", c);
+		else if (len)
+			fwrite(s, 1, len, f);
 		else
-			fputc(c, f);
+			fputs(IOPF_REPLACEMENT_CHAR, f);
+		s += len ? len : 1;
 	}
 	fputc('"', f);
+}
+
+void iopf_printable(char *dst, const char *src, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < size && src[i]; i++)
+		dst[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+	if (!i && size > 1)
+		strcpy(dst, "?");
 }
 
 static void print_stars(FILE *f, __u64 val, __u64 max, int width)
@@ -331,6 +385,19 @@ static void print_stars(FILE *f, __u64 val, __u64 max, int width)
 		fputc(i < n ? '*' : ' ', f);
 	if (val > max)
 		fputc('+', f);
+}
+
+/* Slot @i of a log2 histogram: [2^i, 2^(i+1) - 1], slot 0 [0, 1] */
+static __u64 log2_low(int i)
+{
+	return i ? 1ULL << i : 0;
+}
+
+static __u64 log2_high(int i)
+{
+	if (!i)
+		return 1;
+	return i < 63 ? (1ULL << (i + 1)) - 1 : ~0ULL;
 }
 
 /* Slots up to the last non-empty one (at least one) */
@@ -356,10 +423,8 @@ void iopf_print_log2_hist(FILE *f, const __u64 *vals, int nr, const char *unit)
 	fprintf(f, "%*s%-*s : count    distribution\n", width == 10 ? 5 : 15, "",
 		width == 10 ? 19 : 29, unit);
 	for (i = 0; i < n; i++) {
-		__u64 low = i ? 1ULL << i : 0, high = (1ULL << (i + 1)) - 1;
+		__u64 low = log2_low(i), high = log2_high(i);
 
-		if (i == 0)
-			high = 1;
 		if (width == 10)
 			fprintf(f, "%10llu -> %-10llu : %-8llu |", low, high, vals[i]);
 		else
@@ -375,7 +440,7 @@ void iopf_json_log2_hist(FILE *f, const __u64 *vals, int nr)
 
 	fputc('[', f);
 	for (i = 0; i < n; i++) {
-		__u64 low = i ? 1ULL << i : 0, high = i ? (1ULL << (i + 1)) - 1 : 1;
+		__u64 low = log2_low(i), high = log2_high(i);
 
 		fprintf(f, "%s{\"low\":%llu,\"high\":%llu,\"count\":%llu}",
 			i ? "," : "", low, high, vals[i]);

@@ -92,16 +92,31 @@ int iopf_pasid_map_scan(struct bpf_program *iter);
  */
 int iopf_pasid_lookup(int map_fd, __u32 pasid, struct iopf_proc *proc);
 
-/* Time stamps: HH:MM:SS (-T), seconds since boot, CLOCK_MONOTONIC ns */
+/*
+ * Time stamps: HH:MM:SS (-T), Unix time in seconds (the "time" of every
+ * JSON object), seconds since boot, CLOCK_MONOTONIC ns
+ */
 void iopf_strftime(char *buf, size_t size);
+double iopf_epoch(void);
 double iopf_uptime(void);
 __u64 iopf_now_ns(void);
 
 /* "EINVAL" for 22 (glibc's strerrorname_np), "E<n>" if unknown; 0: "0" */
 const char *iopf_errno_name(int err);
 
-/* @s as a JSON string, quotes and escapes included */
+/*
+ * The length of the UTF-8 sequence at @s (before @end), or 0 if invalid:
+ * a comm or a device name from the kernel is any bytes, and often cut in
+ * the middle of a character
+ */
+size_t iopf_utf8_len(const char *s, const char *end);
+#define IOPF_REPLACEMENT_CHAR	"\xef\xbf\xbd"	/* U+FFFD, for invalid bytes */
+
+/* @s as a JSON string: quotes, escapes, invalid UTF-8 replaced */
 void iopf_json_str(FILE *f, const char *s);
+
+/* @src for a terminal, in @dst: what is not printable ASCII becomes '?' */
+void iopf_printable(char *dst, const char *src, size_t size);
 
 /*
  * A log2 histogram as bcc's print_log2_hist() prints it:
