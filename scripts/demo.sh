@@ -1,38 +1,88 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# make demo: runs in the guest.  Shows what the patched kernel offers.
-# Later steps add the software SVA device, the tracepoints and the tools.
+# make demo, in the guest: a realistic load on the software SVA device
+# (tests/bench/swsva-load.c: processes that stream, DMA at random, make
+# bad accesses and die mid-DMA), watched by the iopfkit tools: iopf-top
+# for a few intervals, then iopf-lat with its heat map, sva-snoop and the
+# Prometheus exporter.  Everything shown is their real output.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
-bpftool=$build/bpftool/bpftool
+bin=$build/bin
+out=${IOPFKIT_VM_OUT:-/tmp}
+seconds=${DEMO_SECONDS:-40}
 
-echo "== iopfkit demo"
-echo "kernel:        $(uname -r) ($(uname -m))"
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+section "iopfkit demo: kernel $(uname -r), $(nproc) vCPUs (QEMU)"
 want=$(cat "$build/kbuild-${KERNEL_FLAVOR:-default}/include/config/kernel.release")
-if [ "$(uname -r)" = "$want" ]; then
-	echo "               the patched kernel built by 'make kernel'"
-else
-	echo "               NOT the kernel built here ($want)"
-fi
-if [ -r /sys/kernel/btf/vmlinux ]; then
-	echo "BTF:           /sys/kernel/btf/vmlinux, $(stat -c %s /sys/kernel/btf/vmlinux) bytes," \
-		"$("$bpftool" btf dump file /sys/kernel/btf/vmlinux | grep -c '^\[') types"
-else
-	echo "BTF:           missing"
-fi
-echo "BPF programs:  $("$bpftool" feature probe kernel 2>/dev/null |
-	sed -n 's/^eBPF program_type \([a-z_]*\) is available$/\1/p' | tr '\n' ' ')"
-echo "IOMMU core:    IOMMU_SVA=$(zcat /proc/config.gz | sed -n 's/^CONFIG_IOMMU_SVA=//p')" \
-	"IOMMU_IOPF=$(zcat /proc/config.gz | sed -n 's/^CONFIG_IOMMU_IOPF=//p')"
-echo "tracing:       $(wc -l < /sys/kernel/tracing/available_events) events in tracefs"
+[ "$(uname -r)" = "$want" ] || echo "warning: not the kernel built here ($want)"
+modprobe ${IOPFKIT_MODROOT:+-d "$IOPFKIT_MODROOT"} swsva
+echo "software SVA device: $(ls /dev/swsva* | tr '\n' ' ')(docs/swsva.md)"
 
-echo
-echo "== the software SVA device (docs/swsva.md)"
-modprobe -d "$IOPFKIT_MODROOT" swsva
-ls /dev/swsva*
-"$build/bench/swsva-bench" -s 16 -r 1
-echo "counters of swsva0:"
-for c in page_requests groups responses resp_success in_flight binds unbinds; do
-	printf '  %-14s %s\n' "$c" "$(cat /sys/bus/swsva/devices/swsva0/counters/$c)"
+section "workload: swsva-load -d $seconds (2 streaming, 1 random, 1 bad accesses, 1 exiting mid-DMA)"
+# an iopf-top that sees the whole run, for the check against the device
+"$bin/iopf-top" -j 1 > /tmp/top.json &
+audit=$!
+until [ -s /tmp/top.json ]; do sleep 0.2; done
+"$build/bench/swsva-load" -q -d "$seconds" > /tmp/load.out 2>&1 &
+load=$!
+trap 'kill $load $audit 2>/dev/null; wait $load $audit 2>/dev/null' EXIT
+# stream-0 binds first: the tools below start after it and find it by scanning
+sleep 2
+
+section "iopf-top -C 2 3: page requests per device, PASID and process"
+"$bin/iopf-top" -C 2 3
+
+section "iopf-lat -P --heatmap, 6 s: response latency per PASID, and a heat map"
+timeout --preserve-status -s INT 6 "$bin/iopf-lat" -P --heatmap "$out/iopf-lat-heatmap.svg"
+
+section "iopf-lat -S 5 1: where the time goes, stage by stage"
+"$bin/iopf-lat" -S 5 1
+
+section "sva-snoop, 5 s: binds and unbinds (the exiter binds again and again)"
+timeout --preserve-status -s INT 5 "$bin/sva-snoop"
+
+section "iopf-exporter: Prometheus metrics (one scrape, checked by promtool)"
+port=9478
+"$bin/iopf-exporter" -l "127.0.0.1:$port" &
+exporter=$!
+for i in $(seq 50); do
+	curl -sf "http://127.0.0.1:$port/metrics" > /tmp/metrics.txt && break
+	sleep 0.2
 done
+sleep 2
+curl -sf "http://127.0.0.1:$port/metrics" > /tmp/metrics.txt
+kill -INT $exporter
+wait $exporter || true
+grep -E '^iopf_(page_requests_total|page_request_groups_total|page_responses_total|pasid_info)' /tmp/metrics.txt | head -n 12
+echo "... $(grep -vc '^#' /tmp/metrics.txt) samples; promtool check metrics: $(promtool check metrics < /tmp/metrics.txt 2>&1 && echo ok)"
+
+section "the workload's own count (the device's counters, which the tools must match)"
+kill -INT $load
+wait $load || true
+sleep 1.5
+kill -INT $audit
+wait $audit || true
+trap - EXIT
+cat /tmp/load.out
+
+section "check: what iopf-top counted over the whole run, against the device"
+python3 - /tmp/top.json <<'PY'
+import json, sys
+tot = {}
+for line in open(sys.argv[1]):
+    for k, v in json.loads(line)["totals"].items():
+        if k in ("requests", "groups", "responses", "success", "invalid", "failure"):
+            tot[k] = tot.get(k, 0) + v
+dev = {k: sum(int(open(f"/sys/bus/swsva/devices/swsva{e}/counters/{c}").read())
+              for e in (0, 1))
+       for k, c in (("requests", "page_requests"), ("groups", "groups"),
+                    ("responses", "responses"), ("success", "resp_success"),
+                    ("invalid", "resp_invalid"), ("failure", "resp_failure"))}
+for k in dev:
+    print(f"  {k:10} iopf-top {tot.get(k, 0):8}   device {dev[k]:8}   "
+          + ("ok" if tot.get(k, 0) == dev[k] else "DIFFERENT"))
+PY
+echo
+echo "heat map: build/vm/out/iopf-lat-heatmap.svg"
