@@ -3,9 +3,10 @@
 # Boots the patched kernel and runs the in-VM suites (vm-suite.sh):
 #
 #   vm        every tests/vm program;
-#   vm-vtd    (default flavor) the device and trace programs again, on a
-#             machine with QEMU's emulated Intel VT-d enabled, where the
-#             software IOMMU must find its endpoints next to a hardware one.
+#   vm-vtd    (default flavor) the device, trace, policy and tool programs
+#             again, on a machine with QEMU's emulated Intel VT-d enabled,
+#             where the software IOMMU must find its endpoints next to a
+#             hardware one.
 #
 # Each boot's guest console is one more test case: a run whose console
 # shows a kernel splat, or whose guest hangs or dies, fails it whatever the
@@ -39,6 +40,7 @@ boot() {
 rc=0
 boot "vm$suffix" -- || rc=$?
 if [ "$flavor" = default ]; then
-	boot "vm-vtd" -i intel -- swsva swsva_adversarial iopf_trace fault_policy || rc=$?
+	boot "vm-vtd" -i intel -- swsva swsva_adversarial iopf_trace fault_policy \
+		iopf_top iopf_lat sva_snoop iopf_exporter || rc=$?
 fi
 exit $rc
