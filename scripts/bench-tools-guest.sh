@@ -23,8 +23,9 @@ trap 'kill $load 2>/dev/null' EXIT
 measure() {
 	local name=$1 match=$2; shift 2
 	echo "bench-tools: $name: $*" >&2
-	"$start" -n "$runs" -m "$match" -- "$@" |
-		awk -v n="$name" '$1 == "median" { print n, $2, $3, $4 }'
+	"$start" -n "$runs" -m "$match" -- "$@" > /tmp/start.out ||
+		{ echo "$name failed: $(tail -n 1 /tmp/start.out)"; return; }
+	awk -v n="$name" '$1 == "median" { print n, $2, $3, $4 }' /tmp/start.out
 }
 
 lat_bt='tracepoint:iommu:iommu_iopf_response
@@ -41,9 +42,9 @@ snoop_bt='BEGIN { printf("Tracing SVA binds\n"); }
 	echo "# first data (interval tools: their first 1 s interval) or, for the"
 	echo "# tracers, to the line that says they are attached; rss: peak KiB"
 	measure iopf-top . "$bin/iopf-top" -C 1 1
-	measure bpftrace:iopf-top.bt "@requests\[" bpftrace "$top/scripts/iopf-top.bt" 1
+	measure bpftrace:iopf-top.bt "@requests[" bpftrace "$top/scripts/iopf-top.bt" 1
 	measure iopf-lat usecs "$bin/iopf-lat" 1 1
-	measure bpftrace:iopf-lat "@usecs\[" bpftrace -e "$lat_bt"
+	measure bpftrace:iopf-lat "@usecs[" bpftrace -e "$lat_bt"
 	measure sva-snoop "Tracing SVA" timeout --preserve-status -s INT 3 "$bin/sva-snoop"
 	measure bpftrace:sva-snoop "Tracing SVA" bpftrace -e "$snoop_bt"
 	measure iopf-exporter "iopf_page_requests_total" "$bin/iopf-exporter" --once
