@@ -8,9 +8,11 @@
 #define IOPFKIT_TOOL_UTIL_H
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 
+#include "json_check.h"
 #include "proc_util.h"
 
 struct tool_run {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "kselftest_harness.h"
+#include "../lib/json_check.h"
 #include "../lib/file_util.h"
 #include "../lib/swsva_util.h"
 #include "../lib/tool_util.h"
@@ -323,8 +324,12 @@ static void lat_line(struct jv *l, struct lat_out *o)
 static void lat_collect(const char *text, struct lat_out *o)
 {
 	const char *p = text;
+	char err[128];
 
 	memset(o, 0, sizeof(*o));
+	/* UTF-8, no NaN: Python's parser judges, ours reads the fields */
+	if (json_lines_valid(text, err, sizeof(err)))
+		o->error = "a line that Python's json module refuses";
 	while (*p) {
 		const char *nl = strchr(p, '\n');
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);

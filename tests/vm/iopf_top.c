@@ -17,6 +17,7 @@
 
 #include "kselftest_harness.h"
 #include "../lib/file_util.h"
+#include "../lib/json_check.h"
 #include "../lib/proc_util.h"
 #include "../lib/swsva_util.h"
 
@@ -515,10 +516,14 @@ static bool parse_all(const struct tool *t, struct jline **lines, int *n)
 {
 	const char *p = t->buf ? t->buf : "";
 	const char *end = p + t->len;
+	char err[128];
 	int cap = 0;
 
 	*lines = NULL;
 	*n = 0;
+	/* valid JSON first, by Python's parser: then the fields by ours */
+	if (json_lines_valid(p, err, sizeof(err)))
+		return false;
 	while (p < end) {
 		const char *nl = p + strcspn(p, "\n");
 		char *copy;

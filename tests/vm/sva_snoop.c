@@ -109,6 +109,12 @@ TEST_F(snoop, every_bind_and_unbind_once_with_its_refs)
 	ASSERT_EQ(0, tool_stop(&self->run, SIGINT)) TH_LOG("%s", self->run.out);
 
 	self->nr = snoop_lines(self->run.out, self->lines, 64);
+	{
+		char err[128];
+
+		EXPECT_EQ(0, json_lines_valid(self->run.out, err, sizeof(err)))
+			TH_LOG("%s", err);
+	}
 	/* the device counts binds of its files; iommu refs are per mm */
 	EXPECT_EQ(ep_binds(0) + ep_binds(1) - before, self->nr);
 	ASSERT_EQ(6, self->nr) TH_LOG("%s", self->run.out);
@@ -248,6 +254,46 @@ TEST_F(snoop, text_output_has_a_header_and_a_line_per_event)
 	while ((p = strstr(p, " snoop-test ")))
 		p++, self->nr++;
 	EXPECT_EQ(6, self->nr) TH_LOG("%s", self->run.out);
+}
+
+/*
+ * A command name is any bytes, cut at 15: quotes, backslashes, a terminal
+ * escape, a UTF-8 character cut in half. The JSON stays valid JSON
+ * (Python's parser says so) and the table shows no control byte.
+ */
+TEST_F(snoop, odd_command_names_stay_valid_json_and_printable)
+{
+	static const char odd[] = "\xff\"\\\x1b[1mab\xe2\x82";
+	char *text_argv[] = { strdup(build_path("bin/sva-snoop")), NULL };
+	struct tool_run text;
+	char err[128];
+	int status;
+	pid_t child;
+
+	ASSERT_EQ(0, start_snoop(&self->run, NULL, NULL));
+	ASSERT_EQ(0, tool_start(&text, text_argv, "RESULT"));
+	child = fork();
+	if (!child) {
+		int fd = swsva_open(0);
+
+		prctl(PR_SET_NAME, odd);
+		_exit(swsva_bind(fd) > 0 && !swsva_unbind(fd) ? 0 : 1);
+	}
+	ASSERT_EQ(child, waitpid(child, &status, 0));
+	ASSERT_EQ(0, status);
+	ASSERT_EQ(0, tool_stop(&self->run, SIGINT));
+	ASSERT_EQ(0, tool_stop(&text, SIGINT));
+
+	EXPECT_EQ(2, snoop_lines(self->run.out, self->lines, 64));
+	EXPECT_EQ(0, json_lines_valid(self->run.out, err, sizeof(err)))
+		TH_LOG("%s: %s", err, self->run.out);
+	/* U+FFFD for 0xff and for each byte of the cut character, escapes */
+	EXPECT_NE(NULL, strstr(self->run.out,
+			       "\"comm\":\"\xef\xbf\xbd\\\"\\\\\\u001b[1mab\xef\xbf\xbd\xef\xbf\xbd\""))
+		TH_LOG("%s", self->run.out);
+	EXPECT_EQ(NULL, strchr(text.out, '\x1b')) TH_LOG("%s", text.out);
+	EXPECT_NE(NULL, strstr(text.out, " ?\"\\?[1mab?? ")) TH_LOG("%s", text.out);
+	tool_free(&text);
 }
 
 /*
