@@ -70,12 +70,6 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-/* -p selects the PASIDs of a process, through the PASID map */
-static const struct argp_child children[] = {
-	{ &iopf_filter_argp, 0, NULL, 0 },
-	{ &iopf_base_argp, 0, NULL, 0 },
-	{},
-};
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -645,7 +639,7 @@ int main(int argc, char **argv)
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
-		.children = children,
+		.children = iopf_argp_children,
 	};
 	struct snap snaps[2] = {}, delta = {};
 	struct iopf_lat_bpf *skel;

@@ -97,12 +97,6 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-/* -p selects the PASIDs of a process, through the PASID map */
-static const struct argp_child children[] = {
-	{ &iopf_filter_argp, 0, NULL, 0 },
-	{ &iopf_base_argp, 0, NULL, 0 },
-	{},
-};
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -757,7 +751,7 @@ int main(int argc, char **argv)
 		.parser = parse_arg,
 		.args_doc = "[interval] [count]",
 		.doc = argp_program_doc,
-		.children = children,
+		.children = iopf_argp_children,
 	};
 	LIBBPF_OPTS(bpf_iter_attach_opts, iter_opts);
 	union bpf_iter_link_info linfo = {};

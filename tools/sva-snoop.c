@@ -65,12 +65,6 @@ static const struct argp_option opts[] = {
 	{},
 };
 
-/* -p selects the caller of bind or unbind */
-static const struct argp_child children[] = {
-	{ &iopf_filter_argp, 0, NULL, 0 },
-	{ &iopf_base_argp, 0, NULL, 0 },
-	{},
-};
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
@@ -167,7 +161,7 @@ int main(int argc, char **argv)
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
-		.children = children,
+		.children = iopf_argp_children,
 	};
 	struct ring_buffer *rb = NULL;
 	struct sva_snoop_bpf *skel;

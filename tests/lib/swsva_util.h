@@ -131,6 +131,28 @@ static inline long long swsva_sysfs_counter(int ep, const char *name)
 	return v;
 }
 
+/*
+ * A raw page request group of @pages read requests (SWSVA_IOC_PAGE_REQUEST)
+ * for @pasid, bound or not; 0 and the response code in *@response, or
+ * -errno
+ */
+static inline int swsva_raw_group(int fd, unsigned int pasid, void *addr,
+				  unsigned int pages, unsigned int *response)
+{
+	struct swsva_page_request r = {
+		.size = sizeof(r),
+		.pasid = pasid,
+		.perm = SWSVA_PERM_READ,
+		.addr = (uintptr_t)addr,
+		.pages = pages,
+	};
+
+	if (ioctl(fd, SWSVA_IOC_PAGE_REQUEST, &r))
+		return -errno;
+	*response = r.response;
+	return 0;
+}
+
 static inline int swsva_set_faults(int fd, unsigned int delay_count,
 				   unsigned int delay_ms, unsigned int lose_count,
 				   unsigned int timeout_ms)

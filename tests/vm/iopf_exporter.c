@@ -487,23 +487,6 @@ static int promtool_check(const char *text, char *out, size_t size)
 
 /* --- the workload ----------------------------------------------------- */
 
-static int raw_page_request(int fd, unsigned int pasid, void *addr,
-			    unsigned int pages, unsigned int *response)
-{
-	struct swsva_page_request r = {
-		.size = sizeof(r),
-		.pasid = pasid,
-		.perm = SWSVA_PERM_READ,
-		.addr = (uintptr_t)addr,
-		.pages = pages,
-	};
-
-	if (ioctl(fd, SWSVA_IOC_PAGE_REQUEST, &r))
-		return -errno;
-	*response = r.response;
-	return 0;
-}
-
 /*
  * On @fd, bound: write WL_PAGES untouched pages (Success), read a hole
  * where memory was (Invalid), post a raw group for a PASID nobody bound
@@ -534,7 +517,7 @@ static void run_workload(struct __test_metadata *_metadata, int fd,
 	ASSERT_EQ(0, swsva_dma(fd, true, mem, len, buf, NULL));
 	ASSERT_EQ(-EFAULT, swsva_dma(fd, false, hole, WL_HOLE_PAGES * page,
 				     buf, NULL));
-	ASSERT_EQ(0, raw_page_request(fd, UNBOUND_PASID, mem, WL_RAW_PAGES,
+	ASSERT_EQ(0, swsva_raw_group(fd, UNBOUND_PASID, mem, WL_RAW_PAGES,
 				      &response));
 	EXPECT_EQ(SWSVA_RESP_INVALID, response);
 	ASSERT_EQ(0, swsva_counters(fd, &after));

@@ -721,23 +721,6 @@ TEST_F_TIMEOUT(lat, filters_select_exactly_their_rows, 180)
 	expect_same_row(_metadata, &self->out, &f.rows[0]);
 }
 
-static int raw_group(int fd, unsigned int pasid, void *addr, unsigned int pages,
-		     unsigned int *response)
-{
-	struct swsva_page_request r = {
-		.size = sizeof(r),
-		.pasid = pasid,
-		.perm = SWSVA_PERM_READ,
-		.addr = (uintptr_t)addr,
-		.pages = pages,
-	};
-
-	if (ioctl(fd, SWSVA_IOC_PAGE_REQUEST, &r))
-		return -errno;
-	*response = r.response;
-	return 0;
-}
-
 /*
  * -S. The groups of our PASID all reach the SVA handler (one fails its
  * VMA check and has its other requests skipped): each stage counts every
@@ -773,7 +756,7 @@ TEST_F_TIMEOUT(lat, stages_add_up_to_the_latency, 120)
 	ASSERT_NE(MAP_FAILED, ro);
 	ASSERT_EQ(-EFAULT, swsva_dma(fd, true, ro, gp * page, buf, NULL));
 	groups = ep_groups(0) - before;
-	ASSERT_EQ(0, raw_group(fd, UNBOUND_PASID, ro, 2, &response));
+	ASSERT_EQ(0, swsva_raw_group(fd, UNBOUND_PASID, ro, 2, &response));
 	EXPECT_EQ(SWSVA_RESP_INVALID, response);
 	STOP_OK(mine, SIGINT);
 	STOP_OK(all, SIGINT);

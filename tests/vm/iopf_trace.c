@@ -71,23 +71,6 @@ struct workload {
 #define WL_RAW_PAGES	3	/* raw group for a PASID nobody bound */
 #define UNBOUND_PASID	((1u << SWSVA_PASID_BITS) - 1)
 
-static int raw_page_request(int fd, unsigned int pasid, void *addr,
-			    unsigned int pages, unsigned int *response)
-{
-	struct swsva_page_request r = {
-		.size = sizeof(r),
-		.pasid = pasid,
-		.perm = SWSVA_PERM_READ,
-		.addr = (uintptr_t)addr,
-		.pages = pages,
-	};
-
-	if (ioctl(fd, SWSVA_IOC_PAGE_REQUEST, &r))
-		return -errno;
-	*response = r.response;
-	return 0;
-}
-
 /*
  * Bind; write WL_PAGES untouched pages (WL_PAGES minor faults); write one
  * group's worth of read-only pages (the first request fails the VMA check,
@@ -125,7 +108,7 @@ static void run_workload(struct __test_metadata *_metadata,
 	ASSERT_LT(0, w->pasid);
 	ASSERT_EQ(0, swsva_dma(fd, true, mem, len, buf, NULL));
 	ASSERT_EQ(-EFAULT, swsva_dma(fd, true, ro, ro_len, buf, NULL));
-	ASSERT_EQ(0, raw_page_request(fd, UNBOUND_PASID, mem, WL_RAW_PAGES,
+	ASSERT_EQ(0, swsva_raw_group(fd, UNBOUND_PASID, mem, WL_RAW_PAGES,
 				      &response));
 	EXPECT_EQ(SWSVA_RESP_INVALID, response);
 	ASSERT_EQ(0, swsva_unbind(fd));
@@ -411,7 +394,7 @@ TEST_F(iopf_trace, unbound_pasid_request_is_refused_and_answered_once)
 	fd = swsva_open(0);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, swsva_counters(fd, &before));
-	ASSERT_EQ(0, raw_page_request(fd, UNBOUND_PASID, (void *)0x10000, 1,
+	ASSERT_EQ(0, swsva_raw_group(fd, UNBOUND_PASID, (void *)0x10000, 1,
 				      &resp));
 	EXPECT_EQ(SWSVA_RESP_INVALID, resp);
 	ASSERT_EQ(0, swsva_counters(fd, &after));

@@ -210,6 +210,12 @@ const struct argp iopf_base_argp = {
 	.parser = parse_base,
 };
 
+const struct argp_child iopf_argp_children[] = {
+	{ &iopf_filter_argp, 0, NULL, 0 },
+	{ &iopf_base_argp, 0, NULL, 0 },
+	{},
+};
+
 bool iopf_filter_match(const char *dev, long long pasid, pid_t tgid)
 {
 	if (iopf_filter.device && strcmp(dev, iopf_filter.device))

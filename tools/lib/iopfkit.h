@@ -69,6 +69,8 @@ extern struct iopf_filter iopf_filter;
  */
 extern const struct argp iopf_filter_argp;
 extern const struct argp iopf_base_argp;
+/* Both, as a tool's struct argp::children */
+extern const struct argp_child iopf_argp_children[];
 
 /* Whether @dev, @pasid and the process @tgid pass the filter */
 bool iopf_filter_match(const char *dev, long long pasid, pid_t tgid);
