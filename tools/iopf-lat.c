@@ -576,11 +576,18 @@ static int heat_write(FILE *f)
 		"text-anchor=\"middle\">latency (%s, log2 buckets)</text>\n",
 		top + ph / 2, unit());
 
-	/* x axis: the end of a column, about ten labels */
+	/*
+	 * x axis: the end of a column, about ten labels; whole seconds but
+	 * for a last column cut short by the signal
+	 */
 	step = nr_columns > 10 ? (nr_columns + 9) / 10 : 1;
-	for (i = 0; i < nr_columns; i += step)
-		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.0f</text>\n",
-			left + i * cw + cw / 2, top + ph + 16, columns[i].t);
+	for (i = 0; i < nr_columns; i += step) {
+		double t = columns[i].t;
+		bool whole = t - (long)(t + 0.5) < 0.05 && (long)(t + 0.5) - t < 0.05;
+
+		fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">%.*f</text>\n",
+			left + i * cw + cw / 2, top + ph + 16, whole ? 0 : 1, t);
+	}
 	fprintf(f, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">"
 		"time since start (s), a column per %s</text>\n",
 		left + pw / 2, top + ph + 40,
