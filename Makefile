@@ -46,18 +46,22 @@ LDLIBS := $(LIBBPF_A) -lelf -lz
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	-Iinclude -Ibpf -I$(BUILD)/gen -I$(LIBBPF_INC)
 
-# BPF objects: one per tool in bpf/, test programs in tests/vm/progs/
-BPF_SRCS := $(wildcard bpf/*.bpf.c) $(wildcard tests/vm/progs/*.bpf.c)
+# BPF objects: one per tool in bpf/, the bundled fault policies in
+# bpf/policies/ (built into iopf-policy), test programs in tests/vm/progs/
+POLICY_SRCS := $(wildcard bpf/policies/*.bpf.c)
+POLICIES := $(patsubst bpf/policies/%.bpf.c,%,$(POLICY_SRCS))
+BPF_SRCS := $(wildcard bpf/*.bpf.c) $(POLICY_SRCS) $(wildcard tests/vm/progs/*.bpf.c)
 BPF_OBJS := $(patsubst %.bpf.c,$(BUILD)/bpfobj/%.bpf.o,$(notdir $(BPF_SRCS)))
 SKELS := $(patsubst %.bpf.c,$(BUILD)/skel/%.skel.h,$(notdir $(BPF_SRCS)))
-vpath %.bpf.c bpf tests/vm/progs
+vpath %.bpf.c bpf bpf/policies tests/vm/progs
 
 # Tools: one file per tool in tools/, its BPF object bpf/TOOL.bpf.c, the
 # shared helpers of tools/lib; libbpf linked statically, no LLVM at run time
 TOOLS := $(patsubst tools/%.c,$(BUILD)/bin/%,$(wildcard tools/*.c))
 TOOLS_LIB := $(BUILD)/tools/libiopfkit.a
 TOOLS_LIB_OBJS := $(patsubst tools/lib/%.c,$(BUILD)/tools/%.o,$(wildcard tools/lib/*.c))
-TOOLS_CPPFLAGS := $(CPPFLAGS) -Itools/lib
+# the UAPI of the kernel the tools are for (link info of struct_ops links)
+TOOLS_CPPFLAGS := $(CPPFLAGS) -Itools/lib -I$(KSRC)/tools/include/uapi
 TOOLS_LDLIBS := $(TOOLS_LIB) $(LIBBPF_A) -lelf -lz -lcap
 # what a tool needs beyond that
 LDLIBS_iopf-exporter := -lmicrohttpd
@@ -71,7 +75,7 @@ SELFTESTS_INC := -I$(KSRC)/tools/testing/selftests -Wno-clobbered
 
 .PHONY: all deps kernel kernel-tree kernel-patches libbpf bpftool vmlinux.h \
 	bpf tools install tests check check-host check-vm demo vm-shell bench bench-swsva \
-	bench-tracepoints bench-policy bench-tools clean distclean help
+	bench-tracepoints bench-policy bench-tools bench-policies clean distclean help
 .DELETE_ON_ERROR:
 .SECONDARY: $(BPF_OBJS) $(SKELS)
 
@@ -81,7 +85,8 @@ help:
 	@sed -n '2,12p' Makefile | sed 's/^# \{0,1\}//'
 	@echo 'Targets: deps kernel kernel-patches libbpf bpftool vmlinux.h bpf tools install tests'
 	@echo '         check check-host check-vm demo vm-shell bench (bench-swsva'
-	@echo '         bench-tracepoints bench-policy bench-tools) clean distclean'
+	@echo '         bench-tracepoints bench-policy bench-tools bench-policies) clean'
+	@echo '         distclean'
 
 deps:
 	$(Q)scripts/deps.sh
@@ -136,7 +141,7 @@ endif
 
 bpf: $(SKELS)
 
-$(BUILD)/bpfobj/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h bpf/*.h) | $(BUILD)/bpfobj
+$(BUILD)/bpfobj/%.bpf.o: %.bpf.c $(VMLINUX_H) $(LIBBPF_A) $(wildcard include/*.h bpf/*.h bpf/policies/*.h) | $(BUILD)/bpfobj
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(Q)$(LLVM_STRIP) -g $@
@@ -165,13 +170,26 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/skel/%.skel.h $(TOOLS_LIB) $(LIBBPF_A) | $(BU
 	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP -MF $(BUILD)/tools/$*.d $< -o $@ \
 		$(TOOLS_LDLIBS) $(LDLIBS_$*)
 
-# The tools and their man pages, for a machine that runs the patched kernel
+# iopf-policy has no BPF object of its own: it carries the bundled policies
+$(BUILD)/bin/iopf-policy: tools/iopf-policy.c $(patsubst %,$(BUILD)/skel/%.skel.h,$(POLICIES)) \
+		$(TOOLS_LIB) $(LIBBPF_A) | $(BUILD)/bin $(BUILD)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP -MF $(BUILD)/tools/iopf-policy.d $< -o $@ \
+		$(TOOLS_LDLIBS)
+
+# The tools and their man pages, for a machine that runs the patched kernel;
+# the bundled policies' objects and the headers, for writing policies
 PREFIX ?= /usr/local
-install: $(TOOLS)
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+install: $(TOOLS) $(patsubst %,$(BUILD)/bpfobj/%.bpf.o,$(POLICIES))
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(PREFIX)/share/iopfkit/policies $(DESTDIR)$(PREFIX)/include/iopfkit
 	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0644 $(patsubst $(BUILD)/bin/%,docs/man/%.8,$(TOOLS)) \
 		$(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 0644 $(patsubst %,$(BUILD)/bpfobj/%.bpf.o,$(POLICIES)) \
+		$(DESTDIR)$(PREFIX)/share/iopfkit/policies/
+	install -m 0644 include/iopf_policy.h include/iopf_events.h bpf/iopf_policy.bpf.h \
+		$(DESTDIR)$(PREFIX)/include/iopfkit/
 
 # --- tests ------------------------------------------------------------------
 
@@ -219,7 +237,7 @@ POLICY_BASE ?= $(call patches_before,drivers/iommu/iommu-fault-policy.c)
 # wall-clock runs beside them
 BENCH_ICOUNT ?= 3
 
-bench: bench-swsva bench-tracepoints bench-policy bench-tools
+bench: bench-swsva bench-tracepoints bench-policy bench-tools bench-policies
 
 bench-swsva: $(BZIMAGE) $(BENCHES)
 	$(Q)scripts/vm-run.sh -f $(KERNEL_FLAVOR) -c 1 -d $(BENCH_ICOUNT) -t 1800 -- \
@@ -256,6 +274,14 @@ bench-tools: $(BENCHES) tools
 		scripts/bench-kernels.sh tools full top bpftrace
 	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-5} \
 		scripts/bench-kernels.sh tools full top bpftrace
+
+# The bundled policies on a 64 MiB DMA, streaming and at random, next to
+# the CPU's first touch: no policy, passthrough, prefault
+bench-policies: $(BENCHES) tools
+	$(Q)scripts/deps.sh -q
+	$(Q)$(MAKE) --no-print-directory kernel KERNEL_FLAVOR=default
+	$(Q)BENCH_ICOUNT=$(BENCH_ICOUNT) BENCH_BOOTS=$${BENCH_BOOTS:-3} scripts/bench-policies.sh
+	$(Q)BENCH_ICOUNT= BENCH_BOOTS=$${BENCH_BOOTS:-3} scripts/bench-policies.sh
 
 demo:
 	$(Q)scripts/deps.sh -q

@@ -60,6 +60,12 @@ enum iopf_response_code {
  */
 #define IOPF_DOMAIN_SVA		(1U << 4)
 
+/* IOMMU_FAULT_PERM_*: iommu_fault_page_request::perm, iommu_fault_ctx::perm */
+#define IOPF_PERM_READ		(1U << 0)
+#define IOPF_PERM_WRITE		(1U << 1)
+#define IOPF_PERM_EXEC		(1U << 2)
+#define IOPF_PERM_PRIV		(1U << 3)
+
 /* iommu_fault_page_request::flags */
 #define IOPF_FLAG_PASID_VALID	(1U << 0)
 #define IOPF_FLAG_LAST_PAGE	(1U << 1)

@@ -36,6 +36,61 @@ struct iopf_policy_exit {
 	char msg[IOPF_POLICY_EXIT_MSG_LEN];
 };
 
+/*
+ * What iopf-policy reads from a policy object (docs/policies.md, "The
+ * loader's contract"):
+ *
+ *  - its options: the `const volatile` globals of .rodata, set by
+ *    NAME=VALUE before the load;
+ *  - its counters: the integer globals of .bss, printed by name each
+ *    interval;
+ *  - its exit: a global `struct iopf_policy_exit iopf_exit`, recorded by
+ *    its exit callback (IOPF_POLICY_EXIT_RECORD());
+ *  - its events: records of struct iopf_policy_event in a ring buffer map
+ *    named iopf_events (bpf/iopf_policy.bpf.h), printed one per line.
+ */
+#define IOPF_POLICY_EVENTS_MAP		"iopf_events"
+#define IOPF_POLICY_EXIT_VAR		"iopf_exit"
+#define IOPF_POLICY_REASON_LEN		32
+
+/* enum iommu_fault_hook: the callback an event comes from */
+enum iopf_policy_hook {
+	IOPF_POLICY_HOOK_GROUP,
+	IOPF_POLICY_HOOK_REQUEST,
+	IOPF_POLICY_HOOK_RESPONSE,
+	IOPF_POLICY_HOOK_BIND,
+	IOPF_POLICY_HOOK_UNBIND,
+	IOPF_POLICY_NR_HOOKS,
+};
+
+/* enum iommu_fault_verdict */
+enum iopf_policy_verdict {
+	IOPF_POLICY_DEFAULT,
+	IOPF_POLICY_INVALID,
+	IOPF_POLICY_FAILURE,
+};
+
+/*
+ * One record of the iopf_events ring buffer: what a callback saw and what
+ * it decided. @verdict is the callback's verdict (group, request), @code
+ * the response sent (response), @reason the policy's own words.
+ */
+struct iopf_policy_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns() */
+	__u64 addr;		/* group (its last request), request */
+	__u64 latency_ns;	/* response */
+	__u32 hook;		/* enum iopf_policy_hook */
+	__u32 pasid;
+	__u32 grpid;
+	__u32 perm;		/* IOPF_PERM_* (iopf_events.h) */
+	__u32 nr_requests;	/* group */
+	__u32 code;		/* response: enum iopf_response_code */
+	__s32 verdict;		/* group, request: enum iopf_policy_verdict */
+	__s32 tgid;		/* bind, unbind: the caller */
+	char device[32];	/* bpf_iommu_fault_dev_name(), cut */
+	char reason[IOPF_POLICY_REASON_LEN];
+};
+
 #ifdef __bpf__
 #define IOPF_POLICY_EXIT_RECORD(dst, info) do {				\
 	bpf_probe_read_kernel_str((dst)->reason, sizeof((dst)->reason),	\

@@ -14,6 +14,23 @@ tools=()
 for src in "$top"/tools/*.c; do
 	tools+=("$(basename "$src" .c)")
 done
+
+# What differs for iopf-policy: commands, each with its own --help, and
+# exit statuses of its own for missing privileges (4) and kernel (3)
+help_text() {	# TOOL
+	local c
+	if [ "$1" = iopf-policy ]; then
+		for c in list run attach detach help; do
+			"$top/build/bin/$1" $c --help || return 1
+		done
+	else
+		"$top/build/bin/$1" --help
+	fi
+}
+declare -A run_args=([iopf-policy]=list)
+declare -A priv_exit=([iopf-policy]=4)
+declare -A kernel_exit=([iopf-policy]=3)
+declare -A kernel_says=([iopf-policy]="no BPF fault policies")
 host_has_events=0
 [ -d /sys/kernel/tracing/events/iommu/iommu_iopf_report ] && host_has_events=1
 
@@ -38,7 +55,7 @@ usage_exit_2() {
 options_documented() {
 	local tool=$1 man=$top/docs/man/$1.8 opt missing=
 	[ -f "$man" ] || { ktap_print_msg "no $man"; return 1; }
-	for opt in $("$top/build/bin/$tool" --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+	for opt in $(help_text "$tool" | grep -o -- '--[a-z][a-z-]*' | sort -u); do
 		case $opt in --help|--usage|--version) continue ;; esac
 		# troff writes each - as \-
 		grep -qF -- "${opt//-/\\-}" "$man" || missing+=" $opt"
@@ -57,11 +74,11 @@ man_clean() {
 	return 1
 }
 
-# a one-line message naming the problem, exit 1
-refuses() {	# TOOL PATTERN [runner...]
-	local tool=$1 pattern=$2 out rc=0; shift 2
-	out=$("$@" "$top/build/bin/$tool" 2>&1 </dev/null) || rc=$?
-	if [ "$rc" -eq 1 ] && [ "$(wc -l <<< "$out")" -eq 1 ] &&
+# a one-line message naming the problem, exit 1 (or the tool's own)
+refuses() {	# TOOL STATUS PATTERN [runner...]
+	local tool=$1 status=$2 pattern=$3 out rc=0; shift 3
+	out=$("$@" "$top/build/bin/$tool" ${run_args[$tool]:-} 2>&1 </dev/null) || rc=$?
+	if [ "$rc" -eq "$status" ] && [ "$(wc -l <<< "$out")" -eq 1 ] &&
 	   grep -q -- "$pattern" <<< "$out"; then
 		return 0
 	fi
@@ -90,7 +107,8 @@ for t in "${tools[@]}"; do
 		ktap_test_fail "$t: bad flags and arguments: usage, exit 2"
 	fi
 	if id nobody >/dev/null 2>&1; then
-		check "$t: unprivileged: one line, exit 1" refuses "$t" "needs root" \
+		check "$t: unprivileged: one line, exit ${priv_exit[$t]:-1}" \
+			refuses "$t" "${priv_exit[$t]:-1}" "needs root" \
 			setpriv --reuid=nobody --regid=nogroup --clear-groups
 	else
 		ktap_test_skip "$t: unprivileged: no user nobody on this host"
@@ -100,8 +118,9 @@ for t in "${tools[@]}"; do
 	elif [ $host_has_events = 1 ]; then
 		ktap_test_skip "$t: kernel without the events: this host's kernel has them"
 	else
-		check "$t: kernel without the iopfkit events: one line, exit 1" \
-			refuses "$t" "lacks the iommu trace event"
+		check "$t: kernel without the iopfkit events: one line, exit ${kernel_exit[$t]:-1}" \
+			refuses "$t" "${kernel_exit[$t]:-1}" \
+			"${kernel_says[$t]:-lacks the iommu trace event}"
 	fi
 	check "$t: libbpf linked in, no LLVM, libbpf or libclang at run time" no_llvm "$t"
 done

@@ -46,7 +46,7 @@ void iopf_init(void)
 	libbpf_set_print(libbpf_print);
 }
 
-static bool privileged(void)
+bool iopf_privileged(void)
 {
 	cap_t caps = cap_get_proc();
 	cap_flag_value_t bpf = CAP_CLEAR, perfmon = CAP_CLEAR, admin = CAP_CLEAR;
@@ -105,7 +105,7 @@ int iopf_check_kernel(const char *tool, const char *event)
 	char path[192];
 
 	checked_event = event;
-	if (!privileged()) {
+	if (!iopf_privileged()) {
 		fprintf(stderr, "%s: needs root (or CAP_BPF and CAP_PERFMON) to load BPF programs\n",
 			tool);
 		return -1;

@@ -28,6 +28,9 @@ extern bool iopf_verbose;
  */
 void iopf_init(void);
 
+/* Whether the process may load BPF: CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON */
+bool iopf_privileged(void);
+
 /*
  * Before loading anything: a one-line message on stderr and -1 when the
  * user lacks privileges, the kernel lacks BTF, or lacks the iommu trace

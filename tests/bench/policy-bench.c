@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * policy-bench: completion time and page requests of a DMA over untouched
+ * memory, streaming or at random, next to the CPU first-touching the same
+ * amount of memory in the same order; measured side by side in one run,
+ * for whatever fault policy is attached to swsva0 at the time
+ * (scripts/bench-policies-guest.sh attaches none, passthrough, prefault).
+ *
+ *   policy-bench [-s MIB] [-r ROUNDS] [-a seq|random]
+ *
+ * seq: one DMA write of the whole buffer. random: one DMA write of one
+ * page per page of the buffer, in a random order (the same in every round
+ * and run: a fixed seed), the CPU writing one byte per page in that order.
+ * THP off. One line per round, then the medians.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <sys/mman.h>
+
+#include "../lib/swsva_util.h"
+
+static double median(double *v, size_t n)
+{
+	size_t i, j;
+
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			double t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void *map_untouched(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_NOHUGEPAGE);
+	return p;
+}
+
+/* xorshift64*: the same order on every run, without libc's rand() */
+static uint64_t next_rand(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dULL;
+}
+
+static void usage(const char *prog, int status)
+{
+	fprintf(status ? stderr : stdout,
+		"usage: %s [-s MIB] [-r ROUNDS] [-a seq|random]\n"
+		"  -s MIB     memory per round (default 64)\n"
+		"  -r ROUNDS  rounds (default 3)\n"
+		"  -a ACCESS  seq: one streaming DMA (default); random: a one-page\n"
+		"             DMA per page, in a random order\n", prog);
+	exit(status);
+}
+
+int main(int argc, char **argv)
+{
+	size_t mib = 64, rounds = 3, page = sysconf(_SC_PAGESIZE);
+	double dev_ms[64], cpu_ms[64], ratio[64], reqs[64], groups[64];
+	bool random_access = false;
+	int opt, fd;
+	size_t r, i;
+
+	while ((opt = getopt(argc, argv, "s:r:a:h")) != -1) {
+		char *end;
+
+		switch (opt) {
+		case 's':
+			mib = strtoul(optarg, &end, 10);
+			if (*end || !mib || mib > 1024)
+				usage(argv[0], 2);
+			break;
+		case 'r':
+			rounds = strtoul(optarg, &end, 10);
+			if (*end || !rounds || rounds > 64)
+				usage(argv[0], 2);
+			break;
+		case 'a':
+			if (!strcmp(optarg, "random"))
+				random_access = true;
+			else if (strcmp(optarg, "seq"))
+				usage(argv[0], 2);
+			break;
+		case 'h':
+			usage(argv[0], 0);
+			break;
+		default:
+			usage(argv[0], 2);
+		}
+	}
+	if (optind != argc)
+		usage(argv[0], 2);
+	if (swsva_load_module(NULL)) {
+		fprintf(stderr, "policy-bench: no /dev/swsva0 and no swsva module\n");
+		return 1;
+	}
+	fd = swsva_open(0);
+	if (fd < 0 || swsva_bind(fd) <= 0) {
+		perror("policy-bench: open/bind /dev/swsva0");
+		return 1;
+	}
+
+	size_t len = mib << 20, pages = len / page;
+	unsigned char *buf = malloc(len);
+	size_t *order = malloc(pages * sizeof(*order));
+	uint64_t seed = 0x9e3779b97f4a7c15ULL;
+
+	if (!buf || !order)
+		return 1;
+	memset(buf, 0x5a, len);
+	for (i = 0; i < pages; i++)
+		order[i] = i;
+	for (i = pages - 1; random_access && i > 0; i--) {
+		size_t j = next_rand(&seed) % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	printf("# policy-bench: %zu MiB %s DMA write to untouched anonymous memory, "
+	       "%zu pages of %zu bytes, THP off\n", mib,
+	       random_access ? "random-access (one page per DMA)" : "streaming",
+	       pages, page);
+	printf("%-6s %10s %14s %10s %10s %10s\n", "round", "device ms",
+	       "page requests", "groups", "cpu ms", "device/cpu");
+	for (r = 0; r < rounds; r++) {
+		unsigned char *dev_mem = map_untouched(len);
+		unsigned char *cpu_mem = map_untouched(len);
+		uint64_t t0, dev_ns, cpu_ns, nreq = 0, ngroups = 0;
+
+		if (!dev_mem || !cpu_mem) {
+			perror("policy-bench: mmap");
+			return 1;
+		}
+		t0 = swsva_now_ns();
+		if (random_access) {
+			for (i = 0; i < pages; i++) {
+				struct swsva_dma d;
+
+				if (swsva_dma(fd, true, dev_mem + order[i] * page, page,
+					      buf, &d)) {
+					perror("policy-bench: DMA");
+					return 1;
+				}
+				nreq += d.page_requests;
+				ngroups += d.groups;
+			}
+		} else {
+			struct swsva_dma d;
+
+			if (swsva_dma(fd, true, dev_mem, len, buf, &d)) {
+				perror("policy-bench: DMA");
+				return 1;
+			}
+			nreq = d.page_requests;
+			ngroups = d.groups;
+		}
+		dev_ns = swsva_now_ns() - t0;
+		if (memcmp(dev_mem, buf, len)) {
+			fprintf(stderr, "policy-bench: the DMA wrote wrong data\n");
+			return 1;
+		}
+		t0 = swsva_now_ns();
+		for (i = 0; i < pages; i++)
+			cpu_mem[order[i] * page] = 1;
+		cpu_ns = swsva_now_ns() - t0;
+
+		dev_ms[r] = dev_ns / 1e6;
+		cpu_ms[r] = cpu_ns / 1e6;
+		ratio[r] = (double)dev_ns / cpu_ns;
+		reqs[r] = nreq;
+		groups[r] = ngroups;
+		printf("%-6zu %10.1f %14llu %10llu %10.1f %10.2f\n", r + 1, dev_ms[r],
+		       (unsigned long long)nreq, (unsigned long long)ngroups,
+		       cpu_ms[r], ratio[r]);
+		munmap(dev_mem, len);
+		munmap(cpu_mem, len);
+	}
+	printf("%-6s %10.1f %14.0f %10.0f %10.1f %10.2f\n", "median",
+	       median(dev_ms, rounds), median(reqs, rounds), median(groups, rounds),
+	       median(cpu_ms, rounds), median(ratio, rounds));
+	close(fd);
+	free(buf);
+	free(order);
+	return 0;
+}
