@@ -5,7 +5,8 @@
 # first-touching the same memory in the same order, side by side in each
 # boot (scripts/bench-policies-guest.sh, tests/bench/policy-bench.c).
 # SETUP: none, or a bundled policy with options (prefault:window=64);
-# default: none passthrough prefault prefault:window=64.
+# default: none passthrough prefault prefault:window=64 none:again (the
+# last bounds the drift within a boot).
 #
 # BENCH_ICOUNT=N (default 3): QEMU -icount shift=N,sleep=off, guest time
 # counts instructions and the figures repeat from boot to boot; empty:
@@ -16,7 +17,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
 setups=("$@")
-[ ${#setups[@]} -gt 0 ] || setups=(none passthrough prefault prefault:window=64)
+[ ${#setups[@]} -gt 0 ] || setups=(none passthrough prefault prefault:window=64 none:again)
 boots=${BENCH_BOOTS:-3}
 mib=${BENCH_MIB:-64}
 rounds=${BENCH_ROUNDS:-3}
@@ -27,17 +28,20 @@ out=$build/vm/out
 raw=$out/bench-policies-$mode.raw
 table=$out/bench-policies-$mode.txt
 
-mkdir -p "$out"
+# the binaries of this run: a rebuild while it runs changes nothing
+bindir=$out/bench-policies-bin
+mkdir -p "$bindir"
+cp "$build/bin/iopf-policy" "$build/bench/policy-bench" "$bindir/"
 : > "$raw"
 for ((i = 1; i <= boots; i++)); do
 	echo "bench-policies ($mode): boot $i/$boots" >&2
 	"$top/scripts/vm-run.sh" -c 1 ${icount:+-d "$icount"} -t 1800 \
 		-l "$build/vm/console-bench.log" -- \
-		"$top/scripts/bench-policies-guest.sh" "$mib" "$rounds" "${setups[@]}" |
+		"$top/scripts/bench-policies-guest.sh" "$bindir" "$mib" "$rounds" "${setups[@]}" |
 		sed -n "s/^result /$i /p" >> "$raw"
 done
 
-# raw: BOOT SETUP ACCESS DEVICE_MS REQUESTS GROUPS CPU_MS
+# raw: BOOT SETUP ACCESS DEVICE_MS REQUESTS GROUPS CPU_MS CPU_COPY_MS
 median() {	# SETUP ACCESS AWK-EXPR
 	awk -v s="$1" -v a="$2" "\$2 == s && \$3 == a { print $3 }" "$raw" | sort -g |
 		awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -50,8 +54,8 @@ median() {	# SETUP ACCESS AWK-EXPR
 		echo "# guest time: wall clock (QEMU TCG on a shared host), 1 vCPU"
 	fi
 	echo "# policy-bench -s $mib -r $rounds, $boots boots; medians over boots; swsva group_pages 8"
-	printf '%-6s %-20s %10s %9s %8s %9s %8s %10s %8s\n' access setup "device ms" \
-		requests groups "cpu ms" "vs none" "dev/cpu" spread
+	printf '%-6s %-20s %10s %9s %7s %8s %9s %8s %8s %9s %7s\n' access setup "device ms" \
+		requests groups "vs none" "cpu ms" "dev/cpu" "copy ms" "dev/copy" spread
 	for access in seq random; do
 		none=$(median none "$access" '$4')
 		for setup in "${setups[@]}"; do
@@ -63,11 +67,15 @@ median() {	# SETUP ACCESS AWK-EXPR
 			    -v grp="$(median "$setup" "$access" '$6')" \
 			    -v cpu="$(median "$setup" "$access" '$7')" \
 			    -v ratio="$(median "$setup" "$access" '$4 / $7')" \
+			    -v copy="$(median "$setup" "$access" '$8')" \
+			    -v cratio="$(median "$setup" "$access" '$4 / $8')" \
 			    -v lo="$lo" -v hi="$hi" \
-				'BEGIN { printf "%-6s %-20s %10.1f %9d %8d %9.1f %8.3f %10.2f %7.2f%%\n",
-					 a, s, ms, req, grp, cpu, none / ms, ratio, 100 * (hi - lo) / ms }'
+				'BEGIN { printf "%-6s %-20s %10.1f %9d %7d %8.3f %9.1f %8.2f %8.1f %9.2f %6.2f%%\n",
+					 a, s, ms, req, grp, none / ms, cpu, ratio, copy, cratio, 100 * (hi - lo) / ms }'
 		done
 	done
 	echo "# vs none: speed relative to no policy (none's time / this time); dev/cpu: the"
-	echo "# DMA's time over the CPU's first touch of the same pages in the same boot"
+	echo "# DMA's time over the CPU's first touch of the same pages (a byte each) in the"
+	echo "# same boot; dev/copy: over the CPU copying the same data into untouched memory;"
+	echo "# spread: max - min device ms over the boots"
 } | tee "$table"

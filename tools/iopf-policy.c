@@ -148,9 +148,10 @@ ELF_BYTES(prefault)
 ELF_BYTES(fault_trace)
 
 static const struct bundled bundled[] = {
-	{ .name = "passthrough", .summary = "counts groups, requests and responses; changes nothing",
-	  .doc = "Counts what it sees and leaves every decision to the kernel: the cost\n"
-	  "of a policy that does nothing, and a check of the device's counters.",
+	{ .name = "passthrough", .summary = "counts groups and requests; changes nothing",
+	  .doc = "Counts groups and their requests and leaves every decision to the\n"
+	  "kernel: the cost of a policy that does nothing (one callback per group),\n"
+	  "and a check of the device's counters.",
 	  .elf_bytes = passthrough_elf, .opts = no_opts },
 	{ .name = "ratelimit", .summary = "a token bucket per PASID or device; groups over budget refused",
 	  .doc = "Decides at group dispatch: a group within its bucket's budget goes to the\n"

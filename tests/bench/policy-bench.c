@@ -10,8 +10,10 @@
  *
  * seq: one DMA write of the whole buffer. random: one DMA write of one
  * page per page of the buffer, in a random order (the same in every round
- * and run: a fixed seed), the CPU writing one byte per page in that order.
- * THP off. One line per round, then the medians.
+ * and run: a fixed seed). Two references on the CPU, in the same order:
+ * its first touch (one byte per page: a page fault each), and its doing
+ * the DMA's work (copying the same data into untouched memory: the fault
+ * and the copy). THP off. One line per round, then the medians.
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -67,7 +69,7 @@ static void usage(const char *prog, int status)
 int main(int argc, char **argv)
 {
 	size_t mib = 64, rounds = 3, page = sysconf(_SC_PAGESIZE);
-	double dev_ms[64], cpu_ms[64], ratio[64], reqs[64], groups[64];
+	double dev_ms[64], cpu_ms[64], copy_ms[64], ratio[64], reqs[64], groups[64];
 	bool random_access = false;
 	int opt, fd;
 	size_t r, i;
@@ -131,14 +133,15 @@ int main(int argc, char **argv)
 	       "%zu pages of %zu bytes, THP off\n", mib,
 	       random_access ? "random-access (one page per DMA)" : "streaming",
 	       pages, page);
-	printf("%-6s %10s %14s %10s %10s %10s\n", "round", "device ms",
-	       "page requests", "groups", "cpu ms", "device/cpu");
+	printf("%-6s %10s %14s %10s %10s %12s %10s\n", "round", "device ms",
+	       "page requests", "groups", "cpu ms", "cpu copy ms", "device/cpu");
 	for (r = 0; r < rounds; r++) {
 		unsigned char *dev_mem = map_untouched(len);
 		unsigned char *cpu_mem = map_untouched(len);
-		uint64_t t0, dev_ns, cpu_ns, nreq = 0, ngroups = 0;
+		unsigned char *copy_mem = map_untouched(len);
+		uint64_t t0, dev_ns, cpu_ns, copy_ns, nreq = 0, ngroups = 0;
 
-		if (!dev_mem || !cpu_mem) {
+		if (!dev_mem || !cpu_mem || !copy_mem) {
 			perror("policy-bench: mmap");
 			return 1;
 		}
@@ -174,21 +177,31 @@ int main(int argc, char **argv)
 		for (i = 0; i < pages; i++)
 			cpu_mem[order[i] * page] = 1;
 		cpu_ns = swsva_now_ns() - t0;
+		t0 = swsva_now_ns();
+		if (random_access) {
+			for (i = 0; i < pages; i++)
+				memcpy(copy_mem + order[i] * page, buf + order[i] * page, page);
+		} else {
+			memcpy(copy_mem, buf, len);
+		}
+		copy_ns = swsva_now_ns() - t0;
 
 		dev_ms[r] = dev_ns / 1e6;
 		cpu_ms[r] = cpu_ns / 1e6;
+		copy_ms[r] = copy_ns / 1e6;
 		ratio[r] = (double)dev_ns / cpu_ns;
 		reqs[r] = nreq;
 		groups[r] = ngroups;
-		printf("%-6zu %10.1f %14llu %10llu %10.1f %10.2f\n", r + 1, dev_ms[r],
-		       (unsigned long long)nreq, (unsigned long long)ngroups,
-		       cpu_ms[r], ratio[r]);
+		printf("%-6zu %10.1f %14llu %10llu %10.1f %12.1f %10.2f\n", r + 1,
+		       dev_ms[r], (unsigned long long)nreq,
+		       (unsigned long long)ngroups, cpu_ms[r], copy_ms[r], ratio[r]);
 		munmap(dev_mem, len);
 		munmap(cpu_mem, len);
+		munmap(copy_mem, len);
 	}
-	printf("%-6s %10.1f %14.0f %10.0f %10.1f %10.2f\n", "median",
+	printf("%-6s %10.1f %14.0f %10.0f %10.1f %12.1f %10.2f\n", "median",
 	       median(dev_ms, rounds), median(reqs, rounds), median(groups, rounds),
-	       median(cpu_ms, rounds), median(ratio, rounds));
+	       median(cpu_ms, rounds), median(copy_ms, rounds), median(ratio, rounds));
 	close(fd);
 	free(buf);
 	free(order);
