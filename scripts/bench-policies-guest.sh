@@ -5,7 +5,7 @@
 # turn (none, or a bundled policy with options, "prefault:window=64";
 # "none:again" is none, a second time), attaches it to swsva0 with
 # iopf-policy, runs policy-bench streaming and at random, and prints
-#   result SETUP ACCESS DEVICE_MS PAGE_REQUESTS GROUPS CPU_MS CPU_COPY_MS
+#   result SETUP ACCESS DEVICE_MS PAGE_REQUESTS GROUPS CPU_MS CPU_COPY_MS FLOOR_MS
 set -eu
 bindir=$1 mib=$2 rounds=$3
 shift 3
@@ -22,7 +22,7 @@ for setup in "$@"; do
 	for access in seq random; do
 		"$bench" -s "$mib" -r "$rounds" -a "$access" |
 			awk -v s="$setup" -v a="$access" \
-				'$1 == "median" { print "result", s, a, $2, $3, $4, $5, $6 }'
+				'$1 == "median" { print "result", s, a, $2, $3, $4, $5, $6, $7 }'
 	done
 	[ "$policy" = none ] || "$bin" detach bench >&2
 done

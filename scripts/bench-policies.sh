@@ -41,7 +41,7 @@ for ((i = 1; i <= boots; i++)); do
 		sed -n "s/^result /$i /p" >> "$raw"
 done
 
-# raw: BOOT SETUP ACCESS DEVICE_MS REQUESTS GROUPS CPU_MS CPU_COPY_MS
+# raw: BOOT SETUP ACCESS DEVICE_MS REQUESTS GROUPS CPU_MS CPU_COPY_MS FLOOR_MS
 median() {	# SETUP ACCESS AWK-EXPR
 	awk -v s="$1" -v a="$2" "\$2 == s && \$3 == a { print $3 }" "$raw" | sort -g |
 		awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -54,8 +54,8 @@ median() {	# SETUP ACCESS AWK-EXPR
 		echo "# guest time: wall clock (QEMU TCG on a shared host), 1 vCPU"
 	fi
 	echo "# policy-bench -s $mib -r $rounds, $boots boots; medians over boots; swsva group_pages 8"
-	printf '%-6s %-20s %10s %9s %7s %8s %9s %8s %8s %9s %7s\n' access setup "device ms" \
-		requests groups "vs none" "cpu ms" "dev/cpu" "copy ms" "dev/copy" spread
+	printf '%-6s %-20s %10s %9s %7s %8s %9s %8s %8s %9s %9s %7s\n' access setup "device ms" \
+		requests groups "vs none" "cpu ms" "dev/cpu" "copy ms" "dev/copy" "floor ms" spread
 	for access in seq random; do
 		none=$(median none "$access" '$4')
 		for setup in "${setups[@]}"; do
@@ -69,13 +69,16 @@ median() {	# SETUP ACCESS AWK-EXPR
 			    -v ratio="$(median "$setup" "$access" '$4 / $7')" \
 			    -v copy="$(median "$setup" "$access" '$8')" \
 			    -v cratio="$(median "$setup" "$access" '$4 / $8')" \
+			    -v floor="$(median "$setup" "$access" '$9')" \
 			    -v lo="$lo" -v hi="$hi" \
-				'BEGIN { printf "%-6s %-20s %10.1f %9d %7d %8.3f %9.1f %8.2f %8.1f %9.2f %6.2f%%\n",
-					 a, s, ms, req, grp, none / ms, cpu, ratio, copy, cratio, 100 * (hi - lo) / ms }'
+				'BEGIN { printf "%-6s %-20s %10.1f %9d %7d %8.3f %9.1f %8.2f %8.1f %9.2f %9.1f %6.2f%%\n",
+					 a, s, ms, req, grp, none / ms, cpu, ratio, copy, cratio, floor,
+					 100 * (hi - lo) / ms }'
 		done
 	done
 	echo "# vs none: speed relative to no policy (none's time / this time); dev/cpu: the"
 	echo "# DMA's time over the CPU's first touch of the same pages (a byte each) in the"
 	echo "# same boot; dev/copy: over the CPU copying the same data into untouched memory;"
-	echo "# spread: max - min device ms over the boots"
+	echo "# floor ms: the same DMA into memory already present (no page request): the"
+	echo "# device's own cost; spread: max - min device ms over the boots"
 } | tee "$table"

@@ -1485,7 +1485,9 @@ static int cmd_run(struct policy *p)
 		ring_buffer__consume(rb);
 		ring_buffer__free(rb);
 	}
-	print_counters(p, &c[!cur], &c[cur], true);
+	/* after -c in totals mode, the last interval said it all */
+	if (!(env.count && intervals >= env.count && env.cumulative))
+		print_counters(p, &c[!cur], &c[cur], true);
 	print_exit(p, why);
 	bpf_link__destroy(link);
 	return unreg ? 0 : EXIT_DETACHED;
