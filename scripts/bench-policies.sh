@@ -11,8 +11,12 @@
 # BENCH_ICOUNT=N (default 3): QEMU -icount shift=N,sleep=off, guest time
 # counts instructions and the figures repeat from boot to boot; empty:
 # the wall clock. BENCH_BOOTS (default 3), BENCH_MIB (64), BENCH_ROUNDS
-# (3). The table: medians over boots of each setup's median round, and
-# ratios to "none" and to the CPU of the same boot.
+# (3). BENCH_QEMU_CPU (default max): the guest CPU model; "max,-erms,-fsrm"
+# takes away the byte-wise REP MOVSB/STOSB that the kernel's memcpy() and
+# clear_page() use otherwise, and that icount weighs one instruction per
+# byte (docs/benchmarks.md). The table: medians over boots of each
+# setup's median round, and ratios to "none" and to the CPU of the same
+# boot.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
@@ -24,9 +28,12 @@ rounds=${BENCH_ROUNDS:-3}
 icount=${BENCH_ICOUNT-3}
 mode=${icount:+icount}
 mode=${mode:-wall}
+cpu=${BENCH_QEMU_CPU:-max}
+tag=$mode
+[ "$cpu" = max ] || tag=$mode-$(echo "$cpu" | tr -d , | tr + -)
 out=$build/vm/out
-raw=$out/bench-policies-$mode.raw
-table=$out/bench-policies-$mode.txt
+raw=$out/bench-policies-$tag.raw
+table=$out/bench-policies-$tag.txt
 
 # the binaries of this run: a rebuild while it runs changes nothing
 bindir=$out/bench-policies-bin
@@ -34,8 +41,8 @@ mkdir -p "$bindir"
 cp "$build/bin/iopf-policy" "$build/bench/policy-bench" "$bindir/"
 : > "$raw"
 for ((i = 1; i <= boots; i++)); do
-	echo "bench-policies ($mode): boot $i/$boots" >&2
-	"$top/scripts/vm-run.sh" -c 1 ${icount:+-d "$icount"} -t 1800 \
+	echo "bench-policies ($tag): boot $i/$boots" >&2
+	IOPFKIT_QEMU_CPU=$cpu "$top/scripts/vm-run.sh" -c 1 ${icount:+-d "$icount"} -t 1800 \
 		-l "$build/vm/console-bench.log" -- \
 		"$top/scripts/bench-policies-guest.sh" "$bindir" "$mib" "$rounds" "${setups[@]}" |
 		sed -n "s/^result /$i /p" >> "$raw"
@@ -53,7 +60,8 @@ median() {	# SETUP ACCESS AWK-EXPR
 	else
 		echo "# guest time: wall clock (QEMU TCG on a shared host), 1 vCPU"
 	fi
-	echo "# policy-bench -s $mib -r $rounds, $boots boots; medians over boots; swsva group_pages 8"
+	echo "# guest CPU: -cpu $cpu; policy-bench -s $mib -r $rounds, $boots boots; medians over boots;"
+	echo "# swsva group_pages 8"
 	printf '%-6s %-20s %10s %9s %7s %8s %9s %8s %8s %9s %9s %7s\n' access setup "device ms" \
 		requests groups "vs none" "cpu ms" "dev/cpu" "copy ms" "dev/copy" "floor ms" spread
 	for access in seq random; do

@@ -21,6 +21,7 @@
 #                     in the guest (intel_iommu=on); the guest sees
 #                     IOPFKIT_VM_IOMMU=intel
 #   -s, --shell       interactive shell instead of a command
+#   (IOPFKIT_QEMU_CPU: QEMU's -cpu, default max)
 #   -h, --help
 #
 # Exit status: COMMAND's; 123 when the guest console shows a kernel splat,
@@ -125,7 +126,7 @@ fi
 # q35, not pc: pc's ACPI computes the PCI interrupt routing in AML, which a
 # KASAN kernel under TCG interprets for ~25 s per PCI device, long enough
 # for RCU stall reports; q35's routing table is static.
-qemu=(qemu-system-x86_64 -machine ${IOPFKIT_QEMU_MACHINE:-q35} -cpu max -smp "$cpus" -m "$mem"
+qemu=(qemu-system-x86_64 -machine ${IOPFKIT_QEMU_MACHINE:-q35} -cpu ${IOPFKIT_QEMU_CPU:-max} -smp "$cpus" -m "$mem"
 	-no-reboot -display none -monitor none -nodefaults
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 	"${iommu_dev[@]}"

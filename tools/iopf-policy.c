@@ -750,7 +750,7 @@ static int policy_attach(struct policy *p, struct bpf_link **link)
 	target_str(target, sizeof(target), env.device, env.pasid, env.pid);
 	switch (err) {
 	case EBUSY:
-		return report_exit(EXIT_BUSY, "%s: target busy: another policy covers %s (iopf-policy list)",
+		return report_exit(EXIT_BUSY, "%s: target busy: %s overlaps the target of an attached policy (iopf-policy list)",
 				   p->name, target);
 	case ESRCH:
 		return report_exit(EXIT_NOT_FOUND, "%s: no process %d", p->name, env.pid);
@@ -1271,7 +1271,11 @@ static int handle_event(void *ctx, void *data, size_t len)
 	localtime_r(&secs, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	iopf_printable(dev, e->device, sizeof(dev));
-	iopf_printable(reason, e->reason, sizeof(reason));
+	/* an empty reason is no reason, not an unprintable one */
+	if (e->reason[0])
+		iopf_printable(reason, e->reason, sizeof(reason));
+	else
+		reason[0] = 0;
 	switch (e->hook) {
 	case IOPF_POLICY_HOOK_GROUP:
 		snprintf(detail, sizeof(detail), "0x%016llx %-4s %-8s %u requests", e->addr,
