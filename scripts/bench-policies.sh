@@ -5,8 +5,8 @@
 # first-touching the same memory in the same order, side by side in each
 # boot (scripts/bench-policies-guest.sh, tests/bench/policy-bench.c).
 # SETUP: none, or a bundled policy with options (prefault:window=64);
-# default: none passthrough prefault prefault:window=64 none:again (the
-# last bounds the drift within a boot).
+# default: none passthrough prefault prefault:window=64 prefault:window=256
+# none:again (the last bounds the drift within a boot).
 #
 # BENCH_ICOUNT=N (default 3): QEMU -icount shift=N,sleep=off, guest time
 # counts instructions and the figures repeat from boot to boot; empty:
@@ -21,7 +21,8 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
 setups=("$@")
-[ ${#setups[@]} -gt 0 ] || setups=(none passthrough prefault prefault:window=64 none:again)
+[ ${#setups[@]} -gt 0 ] ||
+	setups=(none passthrough prefault prefault:window=64 prefault:window=256 none:again)
 boots=${BENCH_BOOTS:-3}
 mib=${BENCH_MIB:-64}
 rounds=${BENCH_ROUNDS:-3}

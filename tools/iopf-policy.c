@@ -671,7 +671,7 @@ static void policy_set_option(struct policy *p, const char *arg)
 	if (o && o->values) {
 		for (v = 0; o->values[v]; v++)
 			if (!strcmp(o->values[v], eq + 1))
-				goto set;
+				goto check;
 	}
 	if (is_signed && eq[1] == '-') {
 		long long s;
@@ -686,16 +686,19 @@ static void policy_set_option(struct policy *p, const char *arg)
 		v = s;
 	} else if (!parse_u64(eq + 1, &v, false) ||
 		   (vs->size < 8 && v >> (vs->size * 8 - is_signed))) {
+		if (o)
+			usage_error("%s=%s: a number from %lld to %lld", name, eq + 1,
+				    o->min, o->max);
 		usage_error("%s=%s: not a number for a %s%u-byte integer", name,
 			    eq + 1, is_signed ? "signed " : "", vs->size);
 	}
+check:
 	if (o && ((long long)v < o->min || (long long)v > o->max)) {
 		if (o->values)
 			usage_error("%s=%s: %s or %s", name, eq + 1, o->values[o->min],
 				    o->values[o->max]);
 		usage_error("%s=%s: from %lld to %lld", name, eq + 1, o->min, o->max);
 	}
-set:
 	write_number(data, vs->size, v);
 }
 
