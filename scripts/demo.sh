@@ -3,8 +3,9 @@
 # make demo, in the guest: a realistic load on the software SVA device
 # (tests/bench/swsva-load.c: processes that stream, DMA at random, make
 # bad accesses and die mid-DMA), watched by the iopfkit tools: iopf-top
-# for a few intervals, then iopf-lat with its heat map, sva-snoop and the
-# Prometheus exporter.  Everything shown is their real output.
+# for a few intervals, then iopf-lat with its heat map, sva-snoop, the
+# Prometheus exporter, and a fault policy (iopf-policy run prefault) that
+# cuts the streams' page requests.  Everything shown is their real output.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${IOPFKIT_BUILD:-$top/build}
@@ -58,6 +59,15 @@ kill -INT $exporter 2>/dev/null || true
 wait $exporter || true
 grep -E '^iopf_(page_requests_total|page_request_groups_total|page_responses_total|pasid_info)' /tmp/metrics.txt | head -n 12
 echo "... $(grep -vc '^#' /tmp/metrics.txt) samples; promtool check metrics: $(promtool check metrics < /tmp/metrics.txt 2>&1 && echo ok)"
+
+section "iopf-policy run prefault, 2 x 2 s: fault ahead of the streams (docs/policies.md)"
+# The streams' page requests drop; the random worker starts no stream
+"$bin/iopf-policy" run prefault -d swsva0 -q -i 2 -c 2
+echo "... and iopf-top for 2 s with it attached, then without:"
+"$bin/iopf-policy" attach prefault -d swsva0 -n demo_prefault > /dev/null
+"$bin/iopf-top" -C 2 1 | sed -n '/^DEVICE/,$p'
+"$bin/iopf-policy" detach demo_prefault > /dev/null
+"$bin/iopf-top" -C 2 1 | sed -n '/^DEVICE/,$p'
 
 section "the workload's own count (the device's counters, which the tools must match)"
 # (on a slow machine the load may have ended by itself)
