@@ -41,6 +41,6 @@ rc=0
 boot "vm$suffix" -- || rc=$?
 if [ "$flavor" = default ]; then
 	boot "vm-vtd" -i intel -- swsva swsva_adversarial iopf_trace fault_policy \
-		iopf_top iopf_lat sva_snoop iopf_exporter || rc=$?
+		iopf_policy iopf_top iopf_lat sva_snoop iopf_exporter || rc=$?
 fi
 exit $rc

@@ -199,6 +199,9 @@ struct policy {
 	void *ops_data;
 	struct bpf_map *rodata, *bss, *events;
 	char name[POLICY_NAME_LEN];
+	/* the target the kernel gets: the command line's, or the object's */
+	char device[POLICY_NAME_LEN];
+	long long pasid, tgid;
 	/* range-guard's allow= */
 	struct iopf_range ranges[IOPF_RANGE_MAX];
 	int nr_ranges;
@@ -523,6 +526,9 @@ static int policy_set_target(struct policy *p)
 		write_number(pasid, pasid_sz, env.pasid);
 		write_number(tgid, tgid_sz, env.pid);
 	}
+	snprintf(p->device, sizeof(p->device), "%.*s", (int)dev_sz, (char *)device);
+	p->pasid = read_number(pasid, pasid_sz, false);
+	p->tgid = read_number(tgid, tgid_sz, true);
 	return 0;
 }
 
@@ -718,7 +724,8 @@ static int policy_load(struct policy *p)
 	if (err) {
 		if (!kernel_has_policies())
 			return check_kernel();
-		if (err == -EPERM || err == -EACCES)
+		/* EACCES is the verifier's refusal; privileges were checked */
+		if (err == -EPERM)
 			return report_exit(EXIT_PRIVILEGE, "%s: not allowed to load BPF programs: needs root (CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON)",
 					   p->spec);
 		return report_exit(EXIT_REJECTED, "%s: the kernel refused to load the policy: %s%s",
@@ -750,13 +757,13 @@ static int policy_attach(struct policy *p, struct bpf_link **link)
 	if (*link)
 		return 0;
 	err = errno;
-	target_str(target, sizeof(target), env.device, env.pasid, env.pid);
+	target_str(target, sizeof(target), p->device, p->pasid, p->tgid);
 	switch (err) {
 	case EBUSY:
 		return report_exit(EXIT_BUSY, "%s: target busy: %s overlaps the target of an attached policy (iopf-policy list)",
 				   p->name, target);
 	case ESRCH:
-		return report_exit(EXIT_NOT_FOUND, "%s: no process %d", p->name, env.pid);
+		return report_exit(EXIT_NOT_FOUND, "%s: no process %lld", p->name, p->tgid);
 	case EPERM:
 	case EACCES:
 		return report_exit(EXIT_PRIVILEGE, "%s: not allowed to attach a fault policy: needs root",
@@ -1329,8 +1336,7 @@ static void read_counters(struct policy *p, struct counters *c)
 		c->name[c->nr] = var_name(p->btf, vs);
 		c->val[c->nr++] = read_number(bss + vs->offset, vs->size, is_signed);
 	}
-	c->has_k = !read_kstate(p->name, env.device ? env.device : "", env.pasid,
-				env.pid, &k);
+	c->has_k = !read_kstate(p->name, p->device, p->pasid, p->tgid, &k);
 	for (size_t j = 0; j < NR_KERNEL_COUNTERS; j++)
 		c->kval[j] = c->has_k ? kstate_num(&k, kernel_counters[j]) : 0;
 }
@@ -1395,7 +1401,7 @@ static bool policy_exited(struct policy *p, char *why, size_t size, bool *unreg)
 		return true;
 	}
 	/* A user's object without the exit record: the kernel's word */
-	if (read_kstate(p->name, env.device ? env.device : "", env.pasid, env.pid, &k) ||
+	if (read_kstate(p->name, p->device, p->pasid, p->tgid, &k) ||
 	    !k.exit[0])
 		return false;
 	snprintf(why, size, "%s", k.exit);
@@ -1440,7 +1446,7 @@ static int cmd_run(struct policy *p)
 		}
 	}
 	wall_offset_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
-	target_str(target, sizeof(target), env.device, env.pasid, env.pid);
+	target_str(target, sizeof(target), p->device, p->pasid, p->tgid);
 	fprintf(env.json ? stderr : stdout,
 		"%s attached to %s. Hit Ctrl-C to detach.\n", p->name, target);
 	if (rb && !env.json)
@@ -1492,8 +1498,11 @@ static int cmd_run(struct policy *p)
 		ring_buffer__consume(rb);
 		ring_buffer__free(rb);
 	}
-	/* after -c in totals mode, the last interval said it all */
-	if (!(env.count && intervals >= env.count && env.cumulative))
+	/*
+	 * After -c in totals mode the last interval said it all; JSON
+	 * readers still wait for their "final" object.
+	 */
+	if (env.json || !(env.count && intervals >= env.count && env.cumulative))
 		print_counters(p, &c[!cur], &c[cur], true);
 	print_exit(p, why);
 	bpf_link__destroy(link);
@@ -1549,7 +1558,7 @@ static int cmd_attach(struct policy *p)
 		snprintf(path, sizeof(path), "%s/bss", dir);
 		bpf_map__pin(p->bss, path);
 	}
-	target_str(target, sizeof(target), env.device, env.pasid, env.pid);
+	target_str(target, sizeof(target), p->device, p->pasid, p->tgid);
 	printf("%s attached to %s, pinned at %s (iopf-policy detach %s)\n", p->name,
 	       target, dir, p->name);
 	bpf_link__disconnect(link);

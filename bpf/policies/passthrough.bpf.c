@@ -6,8 +6,8 @@
  * in as without a policy. It is the baseline of the others: what a policy
  * costs the fault path by itself, with the least a policy can have, one
  * struct_ops call per group and none per request; and a check that page
- * requests reach the target at all. (The responses, by code, are the
- * kernel's to count: iopf-top, and the policy's line in debugfs.)
+ * requests reach the target at all. (The responses are the kernel's to
+ * count: their total in the policy's debugfs line, by code in iopf-top.)
  *
  * Options: none.
  * Counters:

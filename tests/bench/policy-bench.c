@@ -21,6 +21,7 @@
 #include <getopt.h>
 #include <sys/mman.h>
 
+#include "../lib/mem_util.h"
 #include "../lib/swsva_util.h"
 
 static double median(double *v, size_t n)
@@ -35,17 +36,6 @@ static double median(double *v, size_t n)
 			v[j - 1] = t;
 		}
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void *map_untouched(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, len, MADV_NOHUGEPAGE);
-	return p;
 }
 
 /* xorshift64*: the same order on every run, without libc's rand() */
@@ -164,9 +154,9 @@ int main(int argc, char **argv)
 	       "page requests", "groups", "cpu ms", "cpu copy ms", "device floor ms",
 	       "device/cpu");
 	for (r = 0; r < rounds; r++) {
-		unsigned char *dev_mem = map_untouched(len);
-		unsigned char *cpu_mem = map_untouched(len);
-		unsigned char *copy_mem = map_untouched(len);
+		unsigned char *dev_mem = map_fresh(len / page);
+		unsigned char *cpu_mem = map_fresh(len / page);
+		unsigned char *copy_mem = map_fresh(len / page);
 		uint64_t t0, dev_ns, cpu_ns, copy_ns, floor_ns, nreq, ngroups;
 		uint64_t floor_req, floor_groups;
 

@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <sys/mman.h>
 
+#include "../lib/mem_util.h"
 #include "../lib/swsva_util.h"
 
 static int cmp_u64(const void *a, const void *b)
@@ -46,17 +47,6 @@ static double median_d(double *v, size_t n)
 			v[j - 1] = t;
 		}
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void *map_untouched(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	madvise(p, len, MADV_NOHUGEPAGE);
-	return p;
 }
 
 static void usage(const char *prog, int status)
@@ -136,8 +126,8 @@ int main(int argc, char **argv)
 	printf("%-6s %12s %12s %12s %12s %14s %10s\n", "round", "device req/s",
 	       "groups", "p50 group us", "p99 group us", "cpu faults/s", "cpu/device");
 	for (r = 0; r < rounds; r++) {
-		unsigned char *dev_mem = map_untouched(len);
-		unsigned char *cpu_mem = map_untouched(len);
+		unsigned char *dev_mem = map_fresh(len / page);
+		unsigned char *cpu_mem = map_fresh(len / page);
 		struct swsva_dma d = {
 			.size = sizeof(d), .flags = SWSVA_DMA_WRITE,
 			.addr = (uintptr_t)dev_mem, .len = len,

@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "kselftest_harness.h"
+#include "../lib/mem_util.h"
 #include "../lib/file_util.h"
 #include "../lib/proc_util.h"
 #include "../lib/swsva_fixture.h"
@@ -29,30 +30,6 @@
 #define OPS_DEVICE(ops)		((ops)->__unsupported_8)
 
 static size_t page_size;
-
-static void *map_fresh(size_t pages)
-{
-	void *p = mmap(NULL, pages * page_size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		return NULL;
-	/* One page request per page: no huge page fills a range at once */
-	madvise(p, pages * page_size, MADV_NOHUGEPAGE);
-	return p;
-}
-
-static size_t resident_pages(void *p, size_t pages)
-{
-	unsigned char vec[pages];
-	size_t n = 0;
-
-	if (mincore(p, pages * page_size, vec))
-		return (size_t)-1;
-	for (size_t i = 0; i < pages; i++)
-		n += vec[i] & 1;
-	return n;
-}
 
 /* A DMA over @pages untouched pages; *@d gets what the device counted */
 static int dma_fresh(int fd, size_t pages, bool write, void **mem,
