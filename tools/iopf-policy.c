@@ -136,46 +136,35 @@ static const struct policy_option fault_trace_opts[] = {
 	{},
 };
 
-#define ELF_BYTES(skel)							\
-static const void *skel##_elf(size_t *sz)				\
-{									\
-	return skel##_bpf__elf_bytes(sz);				\
-}
-ELF_BYTES(passthrough)
-ELF_BYTES(ratelimit)
-ELF_BYTES(range_guard)
-ELF_BYTES(prefault)
-ELF_BYTES(fault_trace)
-
 static const struct bundled bundled[] = {
 	{ .name = "passthrough", .summary = "counts groups and requests; changes nothing",
 	  .doc = "Counts groups and their requests and leaves every decision to the\n"
 	  "kernel: the cost of a policy that does nothing (one callback per group),\n"
 	  "and a check of the device's counters.",
-	  .elf_bytes = passthrough_elf, .opts = no_opts },
+	  .elf_bytes = passthrough_bpf__elf_bytes, .opts = no_opts },
 	{ .name = "ratelimit", .summary = "a token bucket per PASID or device; groups over budget refused",
 	  .doc = "Decides at group dispatch: a group within its bucket's budget goes to the\n"
 	  "kernel, one over it is answered at once (Invalid Request, or Response\n"
 	  "Failure) without touching the process's memory. Keeps a noisy device or\n"
 	  "tenant from monopolizing the fault path.",
-	  .elf_bytes = ratelimit_elf, .opts = ratelimit_opts },
+	  .elf_bytes = ratelimit_bpf__elf_bytes, .opts = ratelimit_opts },
 	{ .name = "range-guard", .summary = "an allow-list of address ranges; requests outside denied",
 	  .doc = "Denies every page request outside the allowed ranges, before the kernel\n"
 	  "faults anything in, and reports its address: memory outside stays\n"
 	  "untouched by a device running untrusted code. It guards faults only:\n"
 	  "pages already present in the process's page tables need none.",
-	  .elf_bytes = range_guard_elf, .opts = range_guard_opts,
+	  .elf_bytes = range_guard_bpf__elf_bytes, .opts = range_guard_opts,
 	  .setup = range_guard_setup },
 	{ .name = "prefault", .summary = "detects sequential streams and faults a window ahead",
 	  .doc = "Watches the requests of each PASID; once `detect` of them follow each\n"
 	  "other, it faults in `window` pages ahead of the stream, so a streaming\n"
 	  "device finds its next pages present. Random access does not trigger it.",
-	  .elf_bytes = prefault_elf, .opts = prefault_opts },
+	  .elf_bytes = prefault_bpf__elf_bytes, .opts = prefault_opts },
 	{ .name = "fault-trace", .summary = "records every group, request and response, printed by run",
 	  .doc = "Changes nothing; records each group, request, response, bind and unbind\n"
 	  "with its verdict into its ring buffer, which `iopf-policy run` prints:\n"
 	  "for debugging a device or another policy's effect.",
-	  .elf_bytes = fault_trace_elf, .opts = fault_trace_opts },
+	  .elf_bytes = fault_trace_bpf__elf_bytes, .opts = fault_trace_opts },
 };
 
 #define NR_BUNDLED	(sizeof(bundled) / sizeof(bundled[0]))
@@ -785,8 +774,9 @@ struct kstate {
 	char device[POLICY_NAME_LEN];
 	long long pasid, tgid;
 	int nr;
-	char *key[MAX_FIELDS];
-	char *val[MAX_FIELDS];
+	/* offsets into line: a struct kstate copies as it is */
+	unsigned short key[MAX_FIELDS];
+	unsigned short val[MAX_FIELDS];
 	char exit[192];
 	char line[1024];
 };
@@ -833,8 +823,8 @@ static bool parse_kstate(char *line, struct kstate *k)
 		if (!eq)
 			continue;
 		*eq = 0;
-		k->key[k->nr] = tok;
-		k->val[k->nr++] = eq + 1;
+		k->key[k->nr] = tok - k->line;
+		k->val[k->nr++] = eq + 1 - k->line;
 		if (!strcmp(tok, "device"))
 			snprintf(k->device, sizeof(k->device), "%s",
 				 strcmp(eq + 1, "*") ? eq + 1 : "");
@@ -849,8 +839,8 @@ static bool parse_kstate(char *line, struct kstate *k)
 static const char *kstate_get(const struct kstate *k, const char *key)
 {
 	for (int i = 0; i < k->nr; i++)
-		if (!strcmp(k->key[i], key))
-			return k->val[i];
+		if (!strcmp(k->line + k->key[i], key))
+			return k->line + k->val[i];
 	return NULL;
 }
 
@@ -878,11 +868,6 @@ static int read_kstate(const char *name, const char *device, long long pasid,
 		    strcmp(k.device, device) || k.pasid != pasid || k.tgid != tgid)
 			continue;
 		*out = k;
-		/* the pointers point into out's own copy of the line */
-		for (int i = 0; i < k.nr; i++) {
-			out->key[i] = out->line + (k.key[i] - k.line);
-			out->val[i] = out->line + (k.val[i] - k.line);
-		}
 		ret = 0;
 		/* a dead policy and its successor may share name and target */
 		if (!k.exit[0])

@@ -21,22 +21,9 @@
 #include <getopt.h>
 #include <sys/mman.h>
 
+#include "../lib/bench_util.h"
 #include "../lib/mem_util.h"
 #include "../lib/swsva_util.h"
-
-static double median(double *v, size_t n)
-{
-	size_t i, j;
-
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 /* xorshift64*: the same order on every run, without libc's rand() */
 static uint64_t next_rand(uint64_t *s)

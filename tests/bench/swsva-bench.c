@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <sys/mman.h>
 
+#include "../lib/bench_util.h"
 #include "../lib/mem_util.h"
 #include "../lib/swsva_util.h"
 
@@ -33,20 +34,6 @@ static uint64_t percentile(uint64_t *v, size_t n, double p)
 	qsort(v, n, sizeof(*v), cmp_u64);
 	i = (size_t)(p * (n - 1) + 0.5);
 	return v[i];
-}
-
-static double median_d(double *v, size_t n)
-{
-	size_t i, j;
-
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			double t = v[j];
-
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void usage(const char *prog, int status)
@@ -163,9 +150,9 @@ int main(int argc, char **argv)
 		munmap(cpu_mem, len);
 	}
 	printf("%-6s %12.0f %12s %12.1f %12.1f %14.0f %10.1f\n", "median",
-	       median_d(dev_rate, rounds), "", median_d(dev_p50, rounds),
-	       median_d(dev_p99, rounds), median_d(cpu_rate, rounds),
-	       median_d(ratio, rounds));
+	       median(dev_rate, rounds), "", median(dev_p50, rounds),
+	       median(dev_p99, rounds), median(cpu_rate, rounds),
+	       median(ratio, rounds));
 	close(fd);
 	free(buf);
 	free(lat);

@@ -9,16 +9,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#define IOPF_POLICY_NO_EVENTS
+#include "iopf_policy.bpf.h"	/* the kfuncs */
 #include "fault_policy.h"
 
 char LICENSE[] SEC("license") = "GPL";
-
-extern int bpf_iommu_fault_prefault(struct iommu_fault_ctx *fctx, __u64 addr,
-				    __u32 nr_pages) __ksym;
-extern void bpf_iommu_fault_error(struct iommu_fault_ctx *fctx,
-				  const char *reason) __ksym;
-extern int bpf_iommu_fault_dev_name(struct iommu_fault_ctx *fctx, char *buf,
-				    __u32 buf__sz) __ksym;
 
 struct policy_counts counts[NR_POLICIES];
 

@@ -7,10 +7,10 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-char LICENSE[] SEC("license") = "GPL";
+#define IOPF_POLICY_NO_EVENTS
+#include "iopf_policy.bpf.h"	/* the kfuncs */
 
-extern int bpf_iommu_fault_prefault(struct iommu_fault_ctx *fctx, __u64 addr,
-				    __u32 nr_pages) __ksym;
+char LICENSE[] SEC("license") = "GPL";
 
 /* The context is read-only: the verifier refuses the store */
 SEC("struct_ops/request")
