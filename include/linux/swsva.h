@@ -26,7 +26,7 @@
 /**
  * struct swsva_bind - SWSVA_IOC_BIND: bind the caller's address space
  * @size: sizeof(struct swsva_bind)
- * @flags: must be 0
+ * @flags: 0 or SWSVA_BIND_NO_MM_REF
  * @pasid: out: the PASID the device uses for this address space
  * @__reserved: must be 0
  *
@@ -34,6 +34,14 @@
  * ends with SWSVA_IOC_UNBIND or when the last reference to the file goes.
  * The first version ends at @__reserved.
  */
+/*
+ * The endpoint keeps no reference of its own to the bound address space,
+ * as idxd and uacce do: only the SVA domain's pins it, so the last unbind
+ * of an exited process may free the mm inside iommu_sva_unbind_device().
+ * For tests of the core's paths as those drivers reach them.
+ */
+#define SWSVA_BIND_NO_MM_REF	(1U << 0)
+
 struct swsva_bind {
 	__u32 size;
 	__u32 flags;
