@@ -27,6 +27,9 @@ extern void bpf_iommu_fault_error(struct iommu_fault_ctx *fctx,
 				  const char *reason) __ksym;
 extern int bpf_iommu_fault_dev_name(struct iommu_fault_ctx *fctx, char *buf,
 				    __u32 buf__sz) __ksym;
+extern int bpf_iommu_fault_group_request(struct iommu_fault_ctx *fctx,
+					 __u32 index, __u64 *addr,
+					 __u32 *perm) __ksym;
 
 /* The most pages one bpf_iommu_fault_prefault() call takes */
 #define IOPF_PREFAULT_MAX_PAGES	64

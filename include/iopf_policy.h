@@ -28,6 +28,7 @@ enum iopf_policy_exit_kind {
 	IOPF_POLICY_EXIT_TARGET_BUSY,
 	IOPF_POLICY_EXIT_ERROR,
 	IOPF_POLICY_EXIT_KFUNC,
+	IOPF_POLICY_EXIT_STALL,
 };
 
 struct iopf_policy_exit {

@@ -41,6 +41,7 @@ rc=0
 boot "vm$suffix" -- || rc=$?
 if [ "$flavor" = default ]; then
 	boot "vm-vtd" -i intel -- swsva swsva_adversarial iopf_trace fault_policy \
+		fault_policy_edges fault_policy_stall fault_policy_limits fault_policy_guard \
 		iopf_policy iopf_top iopf_lat sva_snoop iopf_exporter || rc=$?
 fi
 exit $rc

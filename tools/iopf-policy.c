@@ -757,6 +757,9 @@ static int policy_attach(struct policy *p, struct bpf_link **link)
 	case EACCES:
 		return report_exit(EXIT_PRIVILEGE, "%s: not allowed to attach a fault policy: needs root",
 				   p->name);
+	case EPROTO:
+		return report_exit(EXIT_REJECTED, "%s: its init() returned a value that is not an errno",
+				   p->name);
 	default:
 		return report_exit(EXIT_ERROR, "%s: cannot attach to %s: %s%s", p->name,
 				   target, strerror(err),
@@ -842,6 +845,14 @@ static const char *kstate_get(const struct kstate *k, const char *key)
 		if (!strcmp(k->line + k->key[i], key))
 			return k->line + k->val[i];
 	return NULL;
+}
+
+/* The kernel's word for the state: attaching, attached, detached, closed */
+static const char *kstate_state(const struct kstate *k)
+{
+	const char *v = kstate_get(k, "state");
+
+	return v ? v : k->exit[0] ? "detached" : "attached";
 }
 
 static long long kstate_num(const struct kstate *k, const char *key)
@@ -1060,7 +1071,7 @@ static int cmd_list(void)
 				printf("null");
 			if (kp->has_k) {
 				printf(",\"state\":\"%s\",\"covers\":%lld",
-				       kp->k.exit[0] ? "detached" : "attached",
+				       kstate_state(&kp->k),
 				       kstate_num(&kp->k, "covers"));
 				for (size_t c = 0; c < NR_KERNEL_COUNTERS; c++)
 					printf(",\"%s\":%lld", kernel_counters[c],
@@ -1105,7 +1116,7 @@ static int cmd_list(void)
 			continue;
 		}
 		printf("  %-16s %-24s %-8s %9lld %9lld %9lld %8lld %8lld %10lld %6lld  %s\n",
-		       name, target, kp->k.exit[0] ? "detached" : "attached",
+		       name, target, kstate_state(&kp->k),
 		       kstate_num(&kp->k, "groups"), kstate_num(&kp->k, "requests"),
 		       kstate_num(&kp->k, "responses"),
 		       kstate_num(&kp->k, "group_invalid") + kstate_num(&kp->k, "request_invalid"),
@@ -1408,13 +1419,40 @@ static void print_exit(struct policy *p, const char *why)
 	fflush(stdout);
 }
 
+/*
+ * The kernel detached a policy that fails closed (range-guard): its
+ * target refuses every page request until the link goes
+ */
+static bool policy_closed(struct policy *p)
+{
+	struct kstate k;
+
+	return !read_kstate(p->name, p->device, p->pasid, p->tgid, &k) &&
+	       !strcmp(kstate_state(&k), "closed");
+}
+
+static void print_closed(struct policy *p, const char *why)
+{
+	if (env.json) {
+		printf("{\"time\":%.6f,\"policy\":", iopf_epoch());
+		iopf_json_str(stdout, p->name);
+		printf(",\"closed\":");
+		iopf_json_str(stdout, why);
+		printf("}\n");
+	} else {
+		printf("%s failed closed: %s; its target refuses every page request until iopf-policy ends\n",
+		       p->name, why);
+	}
+	fflush(stdout);
+}
+
 static int cmd_run(struct policy *p)
 {
 	struct counters c[2] = {};
 	struct ring_buffer *rb = NULL;
 	struct bpf_link *link;
 	char why[IOPF_POLICY_EXIT_MSG_LEN + 64], target[96];
-	bool unreg = false, exited = false;
+	bool unreg = false, exited = false, closed = false;
 	__u64 next, interval_ns = env.interval * 1000000000ULL;
 	int err, cur = 0, intervals = 0;
 
@@ -1453,6 +1491,13 @@ static int cmd_run(struct policy *p)
 			poll(NULL, 0, 100);
 		}
 		exited = policy_exited(p, why, sizeof(why), &unreg);
+		/* A closed target stays closed while we hold the link */
+		if (exited && !unreg && (closed || policy_closed(p))) {
+			if (!closed)
+				print_closed(p, why);
+			closed = true;
+			exited = false;
+		}
 		if (exited)
 			break;
 		now = clock_ns(CLOCK_MONOTONIC);

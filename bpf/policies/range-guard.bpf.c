@@ -100,4 +100,6 @@ struct iommu_fault_ops range_guard = {
 	.init = (void *)range_guard_init,
 	.exit = (void *)range_guard_exit,
 	.name = "range_guard",	/* the kernel takes no '-' in a name */
+	/* A guard that breaks must not open what it guarded */
+	.flags = IOMMU_FAULT_OPS_FAIL_CLOSED,
 };

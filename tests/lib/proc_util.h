@@ -65,6 +65,16 @@ static inline int run_capture(char *const argv[], char *out, size_t size)
 	return status;
 }
 
+/* The exit status of @pid, 128 + the signal that killed it, or -1 */
+static inline int wait_exit(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 /*
  * @rel under the build folder, which holds this program in tests/vm/
  * (build/tests/vm/NAME): the same folder on the host and in the guest.

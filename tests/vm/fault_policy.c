@@ -18,73 +18,19 @@
 #include "../lib/file_util.h"
 #include "../lib/proc_util.h"
 #include "../lib/swsva_fixture.h"
+
+static size_t page_size;
+
+#include "../lib/policy_util.h"
 #include <linux/types.h>
 #include "progs/fault_policy.h"
 #include "fault_policy.skel.h"
 #include "fault_policy_refused.skel.h"
 
-#define POLICIES	"/sys/kernel/debug/iommu/fault_policies"
 #define BPFFS		"/sys/fs/bpf"
 
 /* bpftool's shadow type of a struct_ops leaves char arrays unnamed */
 #define OPS_DEVICE(ops)		((ops)->__unsupported_8)
-
-static size_t page_size;
-
-/* A DMA over @pages untouched pages; *@d gets what the device counted */
-static int dma_fresh(int fd, size_t pages, bool write, void **mem,
-		     struct swsva_counters *d)
-{
-	struct swsva_counters a, b;
-	char *buf = calloc(pages, page_size);
-	void *p = map_fresh(pages);
-	int ret;
-
-	if (!buf || !p)
-		return -ENOMEM;
-	swsva_counters(fd, &a);
-	ret = swsva_dma(fd, write, p, pages * page_size, buf, NULL);
-	swsva_counters(fd, &b);
-	swsva_counters_delta(d, &a, &b);
-	free(buf);
-	if (mem)
-		*mem = p;
-	else
-		munmap(p, pages * page_size);
-	return ret;
-}
-
-/* A policy's line of debugfs iommu/fault_policies, "" if not listed */
-static char *policy_line(const char *name, char *line, size_t size)
-{
-	size_t len = strlen(name);
-	char *text = read_file(POLICIES, NULL);
-	char *p = text;
-
-	line[0] = '\0';
-	while (p && *p) {
-		char *nl = strchrnul(p, '\n');
-
-		if (!strncmp(p, name, len) && p[len] == ' ') {
-			snprintf(line, size, "%.*s", (int)(nl - p), p);
-			break;
-		}
-		p = *nl ? nl + 1 : nl;
-	}
-	free(text);
-	return line;
-}
-
-/* A "key=value" number of a policy's debugfs line, -1 if missing */
-static long long policy_stat(const char *name, const char *key)
-{
-	char line[1024], needle[64];
-	char *p;
-
-	snprintf(needle, sizeof(needle), " %s=", key);
-	p = strstr(policy_line(name, line, sizeof(line)), needle);
-	return p ? strtoll(p + strlen(needle), NULL, 10) : -1;
-}
 
 static bool wait_for(volatile long long *v, long long want, int ms)
 {
@@ -975,9 +921,25 @@ TEST(a_sleepable_group_callback_is_refused)
 	EXPECT_EQ(-EINVAL, load_refused("sleepable_group_ops"));
 }
 
-TEST(flags_must_be_zero)
+TEST(unknown_flags_are_refused)
 {
 	EXPECT_EQ(-EINVAL, load_refused("bad_flags"));
+}
+
+TEST(a_target_is_a_pasid_or_a_process_not_both)
+{
+	EXPECT_EQ(-EINVAL, load_refused("pasid_and_tgid"));
+}
+
+/* A map registered without a link would have no owner to detach it */
+TEST(a_policy_without_a_link_is_refused)
+{
+	char *text;
+
+	EXPECT_EQ(-EOPNOTSUPP, load_refused("no_link"));
+	text = read_file(POLICIES, NULL);
+	EXPECT_STREQ("", text ? text : "(unreadable)");
+	free(text);
 }
 
 /* Attaching takes the privileges of BPF struct_ops: an unprivileged user gets EPERM */

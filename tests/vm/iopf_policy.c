@@ -1297,6 +1297,41 @@ TEST_F_TIMEOUT(pol, user_object_that_gives_up_ends_the_run, 120)
 	free(obj);
 }
 
+/*
+ * The same, failing closed: once the kernel detached it, its target
+ * refuses every request, and run says so and holds the link until it is
+ * told to end (exit 8); then the target is open again.
+ */
+TEST_F_TIMEOUT(pol, user_object_that_fails_closed_holds_the_target_until_run_ends, 120)
+{
+	char *obj = strdup(build_path("bpfobj/user_policy_closed.bpf.o")), *text;
+	char *mem = map_fresh(6);
+
+	ASSERT_EQ(0, RUN(&self->run, obj, "-d", "swsva0", "error_after=3"));
+	EXPECT_EQ(0, dma_write(self->fd, mem, 1, 17, NULL));
+	EXPECT_EQ(0, dma_write(self->fd, mem + page_size, 1, 17, NULL));
+	/* the third group gives up: it and the later ones are refused */
+	for (int i = 2; i < 5; i++)
+		EXPECT_EQ(-EFAULT, dma_write(self->fd, mem + i * page_size, 1, 17, NULL));
+	EXPECT_EQ(0, resident_pages(mem + 2 * page_size, 3));
+	text = debugfs_policies();
+	EXPECT_NE(NULL, strstr(text, " state=closed ")) TH_LOG("%s", text);
+	free(text);
+
+	ASSERT_EQ(8, run_stop(&self->run, SIGINT)) TH_LOG("%s", self->run.out);
+	EXPECT_NE(NULL, strstr(self->run.out, "user_policy failed closed: error: user: enough; "
+			       "its target refuses every page request until iopf-policy ends\n"))
+		TH_LOG("%s", self->run.out);
+	EXPECT_NE(NULL, strstr(self->run.out, "\nuser_policy detached: error: user: enough\n"))
+		TH_LOG("%s", self->run.out);
+	/* its link gone, the target is open */
+	EXPECT_EQ(0, dma_write(self->fd, mem + 5 * page_size, 1, 17, NULL));
+	text = debugfs_policies();
+	EXPECT_STREQ("", text);
+	free(text);
+	free(obj);
+}
+
 /* --- bpftool --------------------------------------------------------------- */
 
 /*

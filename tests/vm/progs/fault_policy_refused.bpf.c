@@ -53,7 +53,7 @@ struct iommu_fault_ops sleepable_group_ops = {
 	.name = "refused_sleepable",
 };
 
-/* flags must be 0 */
+/* flags: IOMMU_FAULT_OPS_FAIL_CLOSED, nothing else */
 SEC("struct_ops/group")
 int BPF_PROG(flags_group, struct iommu_fault_ctx *fctx)
 {
@@ -64,5 +64,33 @@ SEC(".struct_ops.link")
 struct iommu_fault_ops bad_flags = {
 	.group = (void *)flags_group,
 	.name = "refused_flags",
-	.flags = 1,
+	.flags = 2,
+};
+
+/* A target is a PASID or a process, not both (.validate) */
+SEC("struct_ops/group")
+int BPF_PROG(both_group, struct iommu_fault_ctx *fctx)
+{
+	return IOMMU_FAULT_DEFAULT;
+}
+
+SEC(".struct_ops.link")
+struct iommu_fault_ops pasid_and_tgid = {
+	.group = (void *)both_group,
+	.name = "refused_both",
+	.pasid = 1,
+	.tgid = 1,
+};
+
+/* Registered without a link: no owner could detach it */
+SEC("struct_ops/group")
+int BPF_PROG(no_link_group, struct iommu_fault_ctx *fctx)
+{
+	return IOMMU_FAULT_INVALID;
+}
+
+SEC(".struct_ops")
+struct iommu_fault_ops no_link = {
+	.group = (void *)no_link_group,
+	.name = "refused_no_link",
 };

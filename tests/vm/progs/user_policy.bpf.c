@@ -39,9 +39,15 @@ int BPF_PROG(user_group, struct iommu_fault_ctx *fctx)
 
 IOPF_POLICY_EXIT_CALLBACK(user_exit);
 
+/* user_policy_closed.bpf.c: the same, failing closed */
+#ifndef USER_POLICY_FLAGS
+#define USER_POLICY_FLAGS	0
+#endif
+
 SEC(".struct_ops.link")
 struct iommu_fault_ops user_policy = {
 	.group = (void *)user_group,
 	.exit = (void *)user_exit,
 	.name = "user_policy",
+	.flags = USER_POLICY_FLAGS,
 };
