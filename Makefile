@@ -170,8 +170,10 @@ $(BUILD)/bin/%: tools/%.c $(BUILD)/skel/%.skel.h $(TOOLS_LIB) $(LIBBPF_A) | $(BU
 	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP -MF $(BUILD)/tools/$*.d $< -o $@ \
 		$(TOOLS_LDLIBS) $(LDLIBS_$*)
 
-# iopf-policy has no BPF object of its own: it carries the bundled policies
-$(BUILD)/bin/iopf-policy: tools/iopf-policy.c $(patsubst %,$(BUILD)/skel/%.skel.h,$(POLICIES)) \
+# iopf-policy's own BPF object reads the kernel's policies; it carries the
+# bundled policies' too
+$(BUILD)/bin/iopf-policy: tools/iopf-policy.c $(BUILD)/skel/iopf-policy.skel.h \
+		$(patsubst %,$(BUILD)/skel/%.skel.h,$(POLICIES)) \
 		$(TOOLS_LIB) $(LIBBPF_A) | $(BUILD)/bin $(BUILD)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $(TOOLS_CPPFLAGS) -MMD -MP -MF $(BUILD)/tools/iopf-policy.d $< -o $@ \

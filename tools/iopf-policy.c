@@ -46,6 +46,7 @@
 #include "range-guard.skel.h"
 #include "prefault.skel.h"
 #include "fault-trace.skel.h"
+#include "iopf-policy.skel.h"
 
 static const char *const tool = "iopf-policy";
 
@@ -798,6 +799,44 @@ static FILE *open_debugfs(void)
 	return f;
 }
 
+/*
+ * The kernel's fault policies, a line each: from the BPF iterator
+ * "iommu_fault_policy" (bpf/iopf-policy.bpf.c), which needs neither
+ * debugfs nor a kernel without lockdown, else from debugfs. Loaded once.
+ */
+static struct iopf_policy_bpf *state_skel;
+static struct bpf_link *state_link;
+static bool state_tried;
+
+static FILE *open_policy_state(void)
+{
+	int fd;
+
+	if (!state_tried) {
+		state_tried = true;
+		state_skel = iopf_policy_bpf__open_and_load();
+		if (state_skel) {
+			state_link = bpf_program__attach_iter(state_skel->progs.policy_lines, NULL);
+			if (!state_link) {
+				iopf_policy_bpf__destroy(state_skel);
+				state_skel = NULL;
+			}
+		}
+	}
+	if (!state_link)
+		return open_debugfs();
+	fd = bpf_iter_create(bpf_link__fd(state_link));
+	return fd < 0 ? NULL : fdopen(fd, "r");
+}
+
+static void close_policy_state(void)
+{
+	bpf_link__destroy(state_link);
+	iopf_policy_bpf__destroy(state_skel);
+	state_link = NULL;
+	state_skel = NULL;
+}
+
 static bool parse_kstate(char *line, struct kstate *k)
 {
 	char *s, *tok, *save, *exit;
@@ -868,7 +907,7 @@ static int read_kstate(const char *name, const char *device, long long pasid,
 {
 	char line[1024];
 	int ret = -ENOENT;
-	FILE *f = open_debugfs();
+	FILE *f = open_policy_state();
 
 	if (!f)
 		return -errno;
@@ -1125,8 +1164,9 @@ static int cmd_list(void)
 		if (kp->k.exit[0])
 			printf("  %-16s exit: %s\n", "", kp->k.exit);
 	}
-	if (!v[0].has_k && access(DEBUGFS_POLICIES, R_OK))
-		printf("  (counters: %s is not readable)\n", DEBUGFS_POLICIES);
+	if (!v[0].has_k && !state_link && access(DEBUGFS_POLICIES, R_OK))
+		printf("  (counters: neither the iommu_fault_policy iterator nor %s is there)\n",
+		       DEBUGFS_POLICIES);
 	free(v);
 	return 0;
 }
@@ -1888,6 +1928,7 @@ int main(int argc, char **argv)
 		err = check_access();
 		if (!err)
 			err = !strcmp(env.cmd, "list") ? cmd_list() : cmd_detach(env.policy);
+		close_policy_state();
 		btf__free(vmlinux_btf);
 		return err;
 	}
@@ -1904,6 +1945,7 @@ int main(int argc, char **argv)
 		err = policy_load(&p);
 	if (!err)
 		err = !strcmp(env.cmd, "run") ? cmd_run(&p) : cmd_attach(&p);
+	close_policy_state();
 	bpf_object__close(p.obj);
 	btf__free(vmlinux_btf);
 	return err;

@@ -278,6 +278,49 @@ TEST_F(edges, bpftool_register_refuses_a_policy_without_a_link)
 }
 
 /*
+ * The kernel's state of each policy through its BPF iterator, with
+ * bpftool alone: the line iopf-policy's iterator program prints is
+ * debugfs's, plus the id of the link that holds the policy.
+ */
+TEST_F(edges, bpftool_reads_the_policies_through_their_iterator)
+{
+	const char *const names[] = { "deny_b", NULL };
+	struct bpf_link_info info = {};
+	__u32 len = sizeof(info);
+	struct fault_policy_edges_bpf *skel;
+	char args[PATH_MAX + 64], out[8192], line[1024], want[1100];
+	struct bpf_link *link;
+	char *text, *id;
+	int err;
+
+	skel = open_only(names);
+	ASSERT_NE(NULL, skel);
+	skel->struct_ops.deny_b->pasid = 77;
+	ASSERT_EQ(0, fault_policy_edges_bpf__load(skel));
+	link = attach_map(skel->maps.deny_b, &err);
+	ASSERT_EQ(0, err);
+	ASSERT_EQ(0, bpf_link_get_info_by_fd(bpf_link__fd(link), &info, &len));
+
+	system("rm -f " BPFFS "/iopfkit_policies");
+	snprintf(args, sizeof(args), "iter pin %s %s",
+		 build_path("bpfobj/iopf-policy.bpf.o"), BPFFS "/iopfkit_policies");
+	EXPECT_EQ(0, bpftool(out, sizeof(out), args)) TH_LOG("%s", out);
+	text = read_file(BPFFS "/iopfkit_policies", NULL);
+	ASSERT_NE(NULL, text);
+	unlink(BPFFS "/iopfkit_policies");
+
+	/* debugfs's line, with the link's id before a newline */
+	policy_line("edges_b", line, sizeof(line));
+	snprintf(want, sizeof(want), "%s link_id=%u\n", line, info.id);
+	EXPECT_NE(NULL, strstr(text, want)) TH_LOG("%s", text);
+	id = strstr(text, "edges_b device=* pasid=77 tgid=0 pid=0 covers=77 state=attached ");
+	EXPECT_NE(NULL, id) TH_LOG("%s", text);
+	free(text);
+	bpf_link__destroy(link);
+	fault_policy_edges_bpf__destroy(skel);
+}
+
+/*
  * What the target of the race test does, in memory it shares with the
  * test: bind and unbind as fast as it can while the test attaches, then
  * settle bound or unbound as told and report. The test's order is one
@@ -401,6 +444,8 @@ TEST_F_TIMEOUT(edges, process_target_attach_races_binds_and_unbinds, 900)
 	skel = open_only(names);
 	ASSERT_NE(NULL, skel);
 	skel->struct_ops.deny_a->tgid = child;
+	/* An init() that takes a while, as real ones do (maps to fill) */
+	skel->rodata->init_spin = 1 << 14;
 	ASSERT_EQ(0, fault_policy_edges_bpf__load(skel));
 
 	for (int i = 0; i < rounds; i++) {

@@ -46,8 +46,14 @@ FIXTURE_SETUP(limits)
 	SWSVA_SETUP_BOUND(self);
 }
 
+#define PCIE_PRI	"/sys/module/swsva/parameters/pcie_pri"
+#define PRI_ENABLED	"/sys/bus/swsva/devices/swsva0/pri_enabled"
+
 FIXTURE_TEARDOWN(limits)
 {
+	/* a_failure_verdict_turns_pri_off may have left them changed */
+	write_file(PCIE_PRI, "0");
+	write_file(PRI_ENABLED, "1");
 	close(self->fd);
 	EXPECT_ALL_ANSWERED(0);
 	EXPECT_TRUE(no_policy_left());
@@ -325,6 +331,54 @@ TEST_F(limits, a_limited_policy_does_not_follow_exec)
 	c = 0;
 	EXPECT_EQ(1, write(sv[0], &c, 1));
 	EXPECT_EQ(0, wait_exit(target));
+}
+
+static int read_number(const char *path)
+{
+	char *text = read_file(path, NULL);
+	int n = text ? atoi(text) : -1;
+
+	free(text);
+	return n;
+}
+
+/*
+ * swsva's pcie_pri mode, as a PCIe function: the Response Failure of a
+ * Failure verdict turns the endpoint's PRI off; it then sends no page
+ * request, whoever asks, until it is reset (pri_enabled).
+ */
+TEST_F(limits, a_failure_verdict_turns_pri_off_until_reset)
+{
+	const char *const names[] = { "fail_device", NULL };
+	struct fault_policy_limits_bpf *skel;
+	struct swsva_counters d;
+	struct bpf_link *link;
+	int err;
+
+	ASSERT_EQ(0, write_file(PCIE_PRI, "1"));
+	skel = open_only(names);
+	ASSERT_NE(NULL, skel);
+	ASSERT_EQ(0, fault_policy_limits_bpf__load(skel));
+	link = attach_map(skel->maps.fail_device, &err);
+	ASSERT_EQ(0, err);
+	EXPECT_EQ(1, read_number(PRI_ENABLED));
+	EXPECT_EQ(-EIO, dma_fresh(self->fd, 2, true, NULL, &d));
+	EXPECT_EQ(1, d.resp_failure);
+	EXPECT_EQ(0, read_number(PRI_ENABLED));
+	bpf_link__destroy(link);
+	fault_policy_limits_bpf__destroy(skel);
+
+	/* No policy now, and still no page request leaves the device */
+	EXPECT_EQ(-EIO, dma_fresh(self->fd, 2, true, NULL, &d));
+	EXPECT_EQ(0, d.page_requests);
+	EXPECT_EQ(-EINVAL, write_file(PRI_ENABLED, "0"));
+	EXPECT_EQ(0, read_number(PRI_ENABLED));
+
+	/* The reset turns it back on */
+	EXPECT_EQ(0, write_file(PRI_ENABLED, "1"));
+	EXPECT_EQ(1, read_number(PRI_ENABLED));
+	EXPECT_EQ(0, dma_fresh(self->fd, 2, true, NULL, &d));
+	EXPECT_EQ(d.groups, d.resp_success);
 }
 
 TEST_HARNESS_MAIN

@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
@@ -249,6 +250,23 @@ static int run_stop(struct policy_run *r, int sig)
 	r->pid = 0;
 	r->out = memfd_text(r->fd);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Whether the running tool printed @what within @ms milliseconds */
+static bool run_said(struct policy_run *r, const char *what, int ms)
+{
+	for (; ms > 0; ms -= 20) {
+		off_t len = lseek(r->fd, 0, SEEK_END);
+		char *text = calloc(1, len + 1);
+		bool said = text && pread(r->fd, text, len, 0) == len &&
+			    strstr(text, what);
+
+		free(text);
+		if (said)
+			return true;
+		usleep(20000);
+	}
+	return false;
 }
 
 /* "key":N in the object @obj ("kernel" or "counters") of @line; -1 if absent */
@@ -534,6 +552,25 @@ TEST_F_TIMEOUT(pol, list_shows_bundled_and_attached_policies, 120)
 	EXPECT_EQ(d.responses, responses);
 	EXPECT_NE(NULL, strstr(row, "pin " PIN_ROOT "/passthrough/link")) TH_LOG("%s", row);
 	tool_out_free(&o);
+
+	/*
+	 * Without debugfs (lockdown, or not mounted): the same from the
+	 * kernel's BPF iterator, and the tool did not mount debugfs for it
+	 */
+	ASSERT_EQ(0, umount2("/sys/kernel/debug", MNT_DETACH));
+	ASSERT_EQ(0, TOOL(&o, "list", "-j")) TH_LOG("%s", o.err);
+	EXPECT_NE(0, access("/sys/kernel/debug/iommu", F_OK));
+	att = strstr(o.out, "\"attached\":[{");
+	EXPECT_NE(NULL, att) TH_LOG("%s", o.out);
+	if (att) {
+		json_str(att, "state", line, sizeof(line));
+		EXPECT_STREQ("attached", line);
+		EXPECT_EQ(link_id, json_num(att, "link_id", 0));
+		EXPECT_EQ(d.groups, json_num(att, "groups", -1));
+		EXPECT_EQ(d.page_requests, json_num(att, "requests", -1));
+	}
+	tool_out_free(&o);
+	ASSERT_EQ(0, mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL));
 
 	ASSERT_EQ(0, TOOL(&o, "detach", "passthrough")) TH_LOG("%s", o.err);
 	EXPECT_STREQ("passthrough detached\n", o.out);
@@ -1318,6 +1355,8 @@ TEST_F_TIMEOUT(pol, user_object_that_fails_closed_holds_the_target_until_run_end
 	EXPECT_NE(NULL, strstr(text, " state=closed ")) TH_LOG("%s", text);
 	free(text);
 
+	/* run says so once it sees it (it looks every 100 ms) */
+	EXPECT_TRUE(run_said(&self->run, "user_policy failed closed: ", 5000));
 	ASSERT_EQ(8, run_stop(&self->run, SIGINT)) TH_LOG("%s", self->run.out);
 	EXPECT_NE(NULL, strstr(self->run.out, "user_policy failed closed: error: user: enough; "
 			       "its target refuses every page request until iopf-policy ends\n"))

@@ -43,11 +43,30 @@ void BPF_PROG(deny_a_unbind, struct iommu_fault_ctx *fctx)
 	__sync_fetch_and_add(&unbinds[0], 1);
 }
 
+/*
+ * Set by the race test: init() spins this many loop steps, which widens
+ * any window of the attach in which a bind or an unbind goes unseen
+ */
+const volatile __u32 init_spin;
+
+static long spin_step(__u64 i, void *ctx)
+{
+	return 0;
+}
+
+SEC("struct_ops.s/init")
+int BPF_PROG(deny_a_init)
+{
+	bpf_loop(init_spin, spin_step, NULL, 0);
+	return 0;
+}
+
 SEC(".struct_ops.link")
 struct iommu_fault_ops deny_a = {
 	.group = (void *)deny_a_group,
 	.bind = (void *)deny_a_bind,
 	.unbind = (void *)deny_a_unbind,
+	.init = (void *)deny_a_init,
 	.name = "edges_a",
 };
 

@@ -79,3 +79,11 @@ struct iommu_fault_ops deny_process = {
 	.group = (void *)deny_group,
 	.name = "limits_deny",
 };
+
+/* Response Failure for every group of swsva0 */
+SEC(".struct_ops.link")
+struct iommu_fault_ops fail_device = {
+	.group = (void *)failure_group,
+	.name = "limits_fail_dev",
+	.device = "swsva0",
+};

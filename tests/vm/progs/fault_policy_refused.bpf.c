@@ -94,3 +94,20 @@ struct iommu_fault_ops no_link = {
 	.group = (void *)no_link_group,
 	.name = "refused_no_link",
 };
+
+/* The requests of a group are the group callback's to see */
+SEC("struct_ops/request")
+int BPF_PROG(group_request_request, struct iommu_fault_ctx *fctx)
+{
+	__u64 addr = 0;
+	__u32 perm = 0;
+
+	bpf_iommu_fault_group_request(fctx, 0, &addr, &perm);
+	return IOMMU_FAULT_DEFAULT;
+}
+
+SEC(".struct_ops.link")
+struct iommu_fault_ops group_request_in_request = {
+	.request = (void *)group_request_request,
+	.name = "refused_group_req",
+};
