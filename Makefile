@@ -5,7 +5,7 @@
 #   make check           build everything and run every test
 #   make help            the other targets
 #
-# Variables: KERNEL_FLAVOR=default|debug, VMLINUX_BTF=FILE (BTF the BPF
+# Variables: KERNEL_FLAVOR=default|debug|kcsan, VMLINUX_BTF=FILE (BTF the BPF
 # programs are compiled against; /sys/kernel/btf/vmlinux on a machine
 # running a patched kernel), V=1 for full commands.
 
@@ -182,7 +182,7 @@ $(BUILD)/bin/iopf-policy: tools/iopf-policy.c $(BUILD)/skel/iopf-policy.skel.h \
 # The tools and their man pages, for a machine that runs the patched kernel;
 # the bundled policies' objects and the headers, for writing policies
 PREFIX ?= /usr/local
-install: $(TOOLS) $(patsubst %,$(BUILD)/bpfobj/%.bpf.o,$(POLICIES))
+install: $(TOOLS) $(patsubst %,$(BUILD)/bpfobj/%.bpf.o,$(POLICIES)) $(BUILD)/bpfobj/iopf-policy.bpf.o
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8 \
 		$(DESTDIR)$(PREFIX)/share/iopfkit/policies $(DESTDIR)$(PREFIX)/include/iopfkit
 	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/sbin/
@@ -190,6 +190,7 @@ install: $(TOOLS) $(patsubst %,$(BUILD)/bpfobj/%.bpf.o,$(POLICIES))
 		$(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 0644 $(patsubst %,$(BUILD)/bpfobj/%.bpf.o,$(POLICIES)) \
 		$(DESTDIR)$(PREFIX)/share/iopfkit/policies/
+	install -m 0644 $(BUILD)/bpfobj/iopf-policy.bpf.o $(DESTDIR)$(PREFIX)/share/iopfkit/
 	install -m 0644 include/iopf_policy.h include/iopf_events.h bpf/iopf_policy.bpf.h \
 		$(DESTDIR)$(PREFIX)/include/iopfkit/
 

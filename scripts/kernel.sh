@@ -125,7 +125,10 @@ sync_tree() {
 configure() {
 	local flavor=$1 out=$2
 	local frags=("$configs/iopfkit.config")
-	[ "$flavor" = debug ] && frags+=("$configs/debug.config")
+	case "$flavor" in
+	debug) frags+=("$configs/debug.config") ;;
+	kcsan) frags+=("$configs/kcsan.config") ;;
+	esac
 	local want
 	want=$(cat "${frags[@]}" | sha256sum | cut -d' ' -f1)
 	if [ -f "$out/.config" ] && [ -f "$out/.iopfkit-config" ] &&
@@ -183,7 +186,7 @@ kmake() {
 
 build_kernel() {
 	local flavor=${1:-default}
-	case "$flavor" in default|debug) ;; *) die "unknown KERNEL_FLAVOR $flavor (default, debug)";; esac
+	case "$flavor" in default|debug|kcsan) ;; *) die "unknown KERNEL_FLAVOR $flavor (default, debug, kcsan)";; esac
 	local out=$build/kbuild-$flavor
 	mkdir -p "$out"
 	sync_tree
@@ -222,7 +225,7 @@ build_rev() {
 	local rev=$1 name=$2 flavor=${3:-default} commit
 	[ -n "$rev" ] && [ -n "$name" ] || die "build-rev: REV and NAME needed"
 	case "$name" in *[!A-Za-z0-9_.-]*) die "build-rev: bad NAME '$name'";; esac
-	case "$flavor" in default|debug) ;; *) die "unknown flavor $flavor";; esac
+	case "$flavor" in default|debug|kcsan) ;; *) die "unknown flavor $flavor";; esac
 	[ -d "$tree/.git" ] || die "no tree at $tree: run 'make kernel' first"
 	commit=$(git_tree rev-parse --verify -q "$rev^{commit}") ||
 		die "build-rev: no commit '$rev' in $tree"
@@ -273,5 +276,5 @@ build-first) build_first "${2:-}" ;;
 build-rev) build_rev "${2:-}" "${3:-}" "${4:-}" ;;
 format-patch) format_patch ;;
 make) shift; kmake "$@" ;;
-*) echo "usage: $0 {tree|build [default|debug]|build-first N|build-rev REV NAME [FLAVOR]|format-patch|make OUT ARGS...}" >&2; exit 2 ;;
+*) echo "usage: $0 {tree|build [default|debug|kcsan]|build-first N|build-rev REV NAME [FLAVOR]|format-patch|make OUT ARGS...}" >&2; exit 2 ;;
 esac

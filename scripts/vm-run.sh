@@ -5,7 +5,7 @@
 # the current directory, which the guest sees at the same path through the
 # host's root filesystem, read-only), and return its exit status.
 #
-#   -f, --flavor F    kernel flavor: default or debug ($KERNEL_FLAVOR)
+#   -f, --flavor F    kernel flavor: default, debug or kcsan ($KERNEL_FLAVOR)
 #   -k, --kernel IMG  boot this bzImage instead of the flavor's
 #   -b, --kbuild DIR  boot the kernel and load the modules of this build
 #                     folder (e.g. build/first-4/kbuild-default)

@@ -41,6 +41,29 @@ static struct fault_policy_edges_bpf *open_only(const char *const *names)
 	return skel;
 }
 
+/*
+ * Load deny_a for process @target, with an init() of @init_spin loop steps;
+ * attach it unless @link is NULL
+ */
+static struct fault_policy_edges_bpf *deny_process(pid_t target, __u32 init_spin,
+						  struct bpf_link **link)
+{
+	const char *const names[] = { "deny_a", NULL };
+	struct fault_policy_edges_bpf *skel = open_only(names);
+	int err;
+
+	if (!skel)
+		return NULL;
+	skel->struct_ops.deny_a->tgid = target;
+	skel->rodata->init_spin = init_spin;
+	if (fault_policy_edges_bpf__load(skel) ||
+	    (link && !(*link = attach_map(skel->maps.deny_a, &err)))) {
+		fault_policy_edges_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
 static int bind_flags(int fd, unsigned int flags)
 {
 	struct swsva_bind b = { .size = sizeof(b), .flags = flags };
@@ -122,10 +145,9 @@ FIXTURE_TEARDOWN(edges)
  */
 TEST_F(edges, unbind_that_frees_the_mm_of_an_exited_binder)
 {
-	const char *const names[] = { "deny_a", NULL };
 	struct fault_policy_edges_bpf *skel;
 	struct bpf_link *link;
-	int sv[2], go[2], fd, pasid, err;
+	int sv[2], go[2], fd, pasid;
 	struct swsva_counters d;
 	char c = 0;
 	pid_t child;
@@ -148,12 +170,8 @@ TEST_F(edges, unbind_that_frees_the_mm_of_an_exited_binder)
 	}
 	ASSERT_EQ(sizeof(pasid), read(sv[0], &pasid, sizeof(pasid)));
 
-	skel = open_only(names);
+	skel = deny_process(child, 0, &link);
 	ASSERT_NE(NULL, skel);
-	skel->struct_ops.deny_a->tgid = child;
-	ASSERT_EQ(0, fault_policy_edges_bpf__load(skel));
-	link = attach_map(skel->maps.deny_a, &err);
-	ASSERT_EQ(0, err);
 	EXPECT_EQ(pasid, policy_stat("edges_a", "covers"));
 
 	ASSERT_EQ(1, write(go[1], &c, 1));
@@ -421,7 +439,6 @@ static void visit_every_cpu(void)
  */
 TEST_F_TIMEOUT(edges, process_target_attach_races_binds_and_unbinds, 900)
 {
-	const char *const names[] = { "deny_a", NULL };
 	int rounds = getenv("IOPFKIT_RACE_ROUNDS") ?
 		     atoi(getenv("IOPFKIT_RACE_ROUNDS")) : 2000;
 	int missed_bind = 0, kept_unbound = 0, let_through = 0;
@@ -441,12 +458,9 @@ TEST_F_TIMEOUT(edges, process_target_attach_races_binds_and_unbinds, 900)
 	if (child == 0)
 		_exit(race_target(r));
 
-	skel = open_only(names);
-	ASSERT_NE(NULL, skel);
-	skel->struct_ops.deny_a->tgid = child;
 	/* An init() that takes a while, as real ones do (maps to fill) */
-	skel->rodata->init_spin = 1 << 14;
-	ASSERT_EQ(0, fault_policy_edges_bpf__load(skel));
+	skel = deny_process(child, 1 << 16, NULL);
+	ASSERT_NE(NULL, skel);
 
 	for (int i = 0; i < rounds; i++) {
 		struct bpf_link *link;
@@ -555,10 +569,9 @@ __attribute__((constructor)) static void exec_target(void)
  */
 TEST_F(edges, process_target_follows_exec)
 {
-	const char *const names[] = { "deny_a", NULL };
 	struct fault_policy_edges_bpf *skel;
 	struct bpf_link *link;
-	int sv[2], old_pasid, res[2], err;
+	int sv[2], old_pasid, res[2];
 	char c = 0;
 	pid_t child;
 
@@ -582,12 +595,8 @@ TEST_F(edges, process_target_follows_exec)
 	ASSERT_EQ(sizeof(old_pasid), read(sv[0], &old_pasid, sizeof(old_pasid)));
 	ASSERT_LT(0, old_pasid);
 
-	skel = open_only(names);
+	skel = deny_process(child, 0, &link);
 	ASSERT_NE(NULL, skel);
-	skel->struct_ops.deny_a->tgid = child;
-	ASSERT_EQ(0, fault_policy_edges_bpf__load(skel));
-	link = attach_map(skel->maps.deny_a, &err);
-	ASSERT_EQ(0, err);
 	EXPECT_EQ(old_pasid, policy_stat("edges_a", "covers"));
 
 	ASSERT_EQ(1, write(sv[0], &c, 1));
@@ -645,10 +654,9 @@ static int nspid(pid_t pid, int *outer, int *inner)
  */
 TEST_F(edges, process_targets_in_two_pid_namespaces_do_not_overlap)
 {
-	const char *const names_a[] = { "deny_a", NULL };
 	struct fault_policy_edges_bpf *skel;
 	struct bpf_link *link;
-	int sv[2], res, err, outer = 0, inner = 0;
+	int sv[2], res, outer = 0, inner = 0;
 	pid_t target, loader;
 	char c = 0, line[1024], want[64];
 
@@ -658,12 +666,8 @@ TEST_F(edges, process_targets_in_two_pid_namespaces_do_not_overlap)
 		pause();
 		_exit(0);
 	}
-	skel = open_only(names_a);
+	skel = deny_process(target, 0, &link);
 	ASSERT_NE(NULL, skel);
-	skel->struct_ops.deny_a->tgid = target;
-	ASSERT_EQ(0, fault_policy_edges_bpf__load(skel));
-	link = attach_map(skel->maps.deny_a, &err);
-	ASSERT_EQ(0, err);
 
 	ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
 	ASSERT_EQ(0, unshare(CLONE_NEWPID));

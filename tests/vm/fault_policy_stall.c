@@ -29,6 +29,27 @@ static struct fault_policy_stall_bpf *open_only(const char *const *names)
 	return skel;
 }
 
+/*
+ * Load the maps @names, and attach idle to a PASID nobody has: the static
+ * key is on, so that binds and unbinds call into the policies
+ */
+static struct fault_policy_stall_bpf *open_with_idle(const char *const *names,
+						    struct bpf_link **idle)
+{
+	struct fault_policy_stall_bpf *skel = open_only(names);
+	int err;
+
+	if (!skel)
+		return NULL;
+	skel->struct_ops.idle->pasid = (1 << 20) - 1;
+	if (fault_policy_stall_bpf__load(skel) ||
+	    !(*idle = attach_map(skel->maps.idle, &err))) {
+		fault_policy_stall_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
 FIXTURE(stall) {
 };
 
@@ -73,17 +94,13 @@ TEST_F_TIMEOUT(stall, init_that_spins_does_not_stall_binds, 120)
 	struct fault_policy_stall_bpf *skel;
 	struct attach_arg a = {};
 	struct bpf_link *other;
-	int err, ready[2], go[2];
+	int ready[2], go[2];
 	pthread_t thread;
 	char c = 0;
 	pid_t child;
 
-	skel = open_only(names);
+	skel = open_with_idle(names, &other);
 	ASSERT_NE(NULL, skel);
-	skel->struct_ops.idle->pasid = (1 << 20) - 1;
-	ASSERT_EQ(0, fault_policy_stall_bpf__load(skel));
-	other = attach_map(skel->maps.idle, &err);
-	ASSERT_EQ(0, err);
 
 	a.map = skel->maps.spin_init;
 	ASSERT_EQ(0, pthread_create(&thread, NULL, attach_thread, &a));
@@ -159,12 +176,8 @@ TEST_F_TIMEOUT(stall, request_callback_that_spins_is_detached_for_stall, 300)
 	uint64_t t0;
 	int err;
 
-	skel = open_only(names);
+	skel = open_with_idle(names, &other);
 	ASSERT_NE(NULL, skel);
-	skel->struct_ops.idle->pasid = (1 << 20) - 1;
-	ASSERT_EQ(0, fault_policy_stall_bpf__load(skel));
-	other = attach_map(skel->maps.idle, &err);
-	ASSERT_EQ(0, err);
 	spin = attach_map(skel->maps.spin_request, &err);
 	ASSERT_EQ(0, err);
 
