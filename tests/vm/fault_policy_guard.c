@@ -171,6 +171,63 @@ TEST_F(guard, a_group_guard_sees_every_request_of_the_group)
 	EXPECT_EQ(2, resident_pages(mem + page_size, 2));
 	EXPECT_EQ(4, skel->bss->requests_seen);
 	munmap(mem, 4 * page_size);
+
+	/* 64 requests, the forbidden page the 40th: each seen once */
+	mem = map_fresh(64);
+	ASSERT_NE(NULL, mem);
+	skel->bss->deny_lo = (uintptr_t)mem + 39 * page_size;
+	skel->bss->deny_hi = (uintptr_t)mem + 40 * page_size;
+	ASSERT_EQ(0, swsva_raw_group(self->fd, self->pasid, mem, 64, &resp));
+	EXPECT_EQ(SWSVA_RESP_INVALID, resp);
+	EXPECT_EQ(0, resident_pages(mem, 64));
+	EXPECT_EQ(4 + 64, skel->bss->requests_seen);
+	munmap(mem, 64 * page_size);
+}
+
+/* DMAs that run while the link of a closed guard closes */
+static pid_t dma_worker(int fd, volatile int *stop)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct swsva_counters d;
+
+		while (!*stop) {
+			int ret = dma_fresh(fd, 2, true, NULL, &d);
+
+			if (ret && ret != -EFAULT)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+/*
+ * Closing the link of a closed guard while the device faults: the fault
+ * path, which finds the closed policy to refuse for it, must not use it
+ * after its link freed it (KASAN on the debug kernel), and every group
+ * is answered once.
+ */
+TEST_F(guard, a_closed_guard_detached_under_load)
+{
+	volatile int *stop = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	struct swsva_counters d;
+	pid_t worker;
+
+	ASSERT_NE(MAP_FAILED, stop);
+	attach_guard(_metadata, self, "guard_closed");
+	force_failure(_metadata, self, "closed_guard", "state=closed", -EFAULT);
+	worker = dma_worker(self->fd, stop);
+	ASSERT_LT(0, worker);
+	usleep(200000);
+	bpf_link__destroy(self->link);
+	self->link = NULL;
+	usleep(200000);
+	*stop = 1;
+	EXPECT_EQ(0, wait_exit(worker));
+	EXPECT_EQ(0, dma_fresh(self->fd, 2, true, NULL, &d));
 }
 
 TEST_HARNESS_MAIN

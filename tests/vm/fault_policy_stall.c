@@ -212,4 +212,40 @@ TEST_F_TIMEOUT(stall, request_callback_that_spins_is_detached_for_stall, 300)
 	fault_policy_stall_bpf__destroy(skel);
 }
 
+/*
+ * The device a policy names goes away while the policy's init() runs:
+ * the attach fails with ENODEV, rather than attach a policy that would
+ * cover the next device of that name.
+ */
+TEST_F_TIMEOUT(stall, device_removed_during_init_fails_the_attach, 120)
+{
+	const char *const names[] = { "spin_init", NULL };
+	const char *modroot = getenv("IOPFKIT_MODROOT");
+	struct fault_policy_stall_bpf *skel;
+	struct attach_arg a = {};
+	pthread_t thread;
+	char cmd[512];
+
+	skel = open_only(names);
+	ASSERT_NE(NULL, skel);
+	ASSERT_EQ(0, fault_policy_stall_bpf__load(skel));
+	a.map = skel->maps.spin_init;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, attach_thread, &a));
+	while (!*(volatile __u32 *)&skel->bss->init_spinning && !a.done)
+		usleep(1000);
+	ASSERT_EQ(0, a.done);
+
+	/* swsva1, its target, goes with the module */
+	ASSERT_EQ(0, system("rmmod swsva"));
+	skel->bss->release = 1;
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(-ENODEV, a.err);
+	EXPECT_EQ(NULL, a.link);
+	fault_policy_stall_bpf__destroy(skel);
+
+	snprintf(cmd, sizeof(cmd), "modprobe %s%s swsva",
+		 modroot ? "-d " : "", modroot ? modroot : "");
+	ASSERT_EQ(0, system(cmd));
+}
+
 TEST_HARNESS_MAIN
