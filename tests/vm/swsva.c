@@ -587,7 +587,8 @@ TEST_F(swsva, bad_arguments_change_nothing)
 
 	/* a second bind on one file */
 	EXPECT_EQ(-EBUSY, swsva_bind(self->fd));
-	b = (struct swsva_bind){ .size = sizeof(b), .flags = 1 };
+	/* a flag the kernel does not know (SWSVA_BIND_NO_MM_REF is bit 0) */
+	b = (struct swsva_bind){ .size = sizeof(b), .flags = 2 };
 	EXPECT_EQ(-1, ioctl(self->fd, SWSVA_IOC_BIND, &b));
 	EXPECT_EQ(EINVAL, errno);
 
