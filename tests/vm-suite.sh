@@ -17,5 +17,10 @@ if [ $# -gt 0 ]; then
 	for p in "$@"; do progs+=("$build/tests/vm/$p"); done
 	run_suite "$suite" "${progs[@]}"
 else
-	run_suite "$suite" "$build"/tests/vm/*[!.d]
+	# every program: not the make dependency files (*.d) beside them
+	progs=()
+	for p in "$build"/tests/vm/*; do
+		case "$p" in *.d) ;; *) progs+=("$p") ;; esac
+	done
+	run_suite "$suite" "${progs[@]}"
 fi
